@@ -1,0 +1,14 @@
+//! ONNX: a complete prost model of onnx.proto (decode and encode) and its summary.
+//! (placeholder: helper A replaces this)
+use std::path::Path;
+use crate::detect::{FormatReader, Sniff};
+use crate::{IrError, ModelFormat, ModelInfo, Result};
+
+pub struct OnnxReader;
+impl FormatReader for OnnxReader {
+    fn format(&self) -> ModelFormat { ModelFormat::Onnx }
+    fn display_name(&self) -> &'static str { "ONNX" }
+    fn extensions(&self) -> &'static [&'static str] { &["onnx"] }
+    fn sniff(&self, _path: &Path, _head: Option<&[u8]>) -> Sniff { Sniff::No }
+    fn inspect(&self, path: &Path) -> Result<ModelInfo> { Err(IrError::malformed(path, "ONNX", "placeholder")) }
+}
