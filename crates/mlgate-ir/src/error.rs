@@ -36,14 +36,23 @@ pub type Result<T, E = IrError> = std::result::Result<T, E>;
 impl IrError {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         if source.kind() == std::io::ErrorKind::NotFound {
-            IrError::NotFound { path: path.to_owned() }
+            IrError::NotFound {
+                path: path.to_owned(),
+            }
         } else {
-            IrError::Io { path: path.to_owned(), source }
+            IrError::Io {
+                path: path.to_owned(),
+                source,
+            }
         }
     }
 
     pub fn malformed(path: &Path, format: &'static str, detail: impl Into<String>) -> Self {
-        IrError::Malformed { path: path.to_owned(), format, detail: detail.into() }
+        IrError::Malformed {
+            path: path.to_owned(),
+            format,
+            detail: detail.into(),
+        }
     }
 
     /// The file the error is about.

@@ -32,8 +32,14 @@ pub fn hash_file_set(base: &Path, relative: &[String]) -> Result<String> {
     sorted.dedup();
     let mut hasher = Sha256::new();
     for rel in sorted {
-        let full = if base.is_dir() { base.join(rel) } else { base.parent().unwrap_or(Path::new(".")).join(rel) };
-        let len = std::fs::metadata(&full).map_err(|e| IrError::io(&full, e))?.len();
+        let full = if base.is_dir() {
+            base.join(rel)
+        } else {
+            base.parent().unwrap_or(Path::new(".")).join(rel)
+        };
+        let len = std::fs::metadata(&full)
+            .map_err(|e| IrError::io(&full, e))?
+            .len();
         hasher.update(rel.as_bytes());
         hasher.update([0u8]);
         hasher.update(len.to_le_bytes());
@@ -51,7 +57,9 @@ pub fn path_size(path: &Path) -> Result<u64> {
     let mut total = 0;
     for rel in list_files(path)? {
         let full = path.join(&rel);
-        total += std::fs::metadata(&full).map_err(|e| IrError::io(&full, e))?.len();
+        total += std::fs::metadata(&full)
+            .map_err(|e| IrError::io(&full, e))?
+            .len();
     }
     Ok(total)
 }
@@ -66,8 +74,14 @@ pub(crate) fn list_files(dir: &Path) -> Result<Vec<String>> {
         for entry in entries {
             let entry = entry.map_err(|e| IrError::io(&abs, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let child_rel = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
-            let ft = entry.file_type().map_err(|e| IrError::io(&entry.path(), e))?;
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let ft = entry
+                .file_type()
+                .map_err(|e| IrError::io(&entry.path(), e))?;
             if ft.is_dir() {
                 stack.push((entry.path(), child_rel));
             } else if ft.is_file() {

