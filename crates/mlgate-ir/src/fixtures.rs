@@ -301,6 +301,29 @@ fn relu(g: &mut GraphBuilder, x: &str) -> String {
     g.node("Relu", &[x], vec![])
 }
 
+/// Global average pool, flatten and a Gemm to `classes` logits, the graph output `logits`.
+fn classifier_head(g: &mut GraphBuilder, features: &str, channels: i64, classes: i64) {
+    let pooled = g.node("GlobalAveragePool", &[features], vec![]);
+    let flat = g.node("Flatten", &[&pooled], vec![attr_int("axis", 1)]);
+    logits_layer(g, &flat, "fc", channels, classes);
+}
+
+/// A Gemm from `[1, d_in]` to the graph output `logits` `[1, classes]`.
+fn logits_layer(g: &mut GraphBuilder, x: &str, prefix: &str, d_in: i64, classes: i64) {
+    let w = g.weight(
+        &format!("{prefix}_w"),
+        &[classes, d_in],
+        (2.0 / d_in as f64).sqrt(),
+    );
+    let b = g.bias(&format!("{prefix}_b"), classes);
+    g.node_named("Gemm", &[x, &w, &b], "logits", vec![attr_int("transB", 1)]);
+    g.output(
+        "logits",
+        DataType::Float,
+        &[DimSpec::Fixed(1), DimSpec::Fixed(classes)],
+    );
+}
+
 /// Depthwise-separable stages of the CNN: (output channels, stride of the depthwise conv).
 const CNN_STAGES: &[(i64, i64)] = &[
     (64, 1),
@@ -386,21 +409,7 @@ pub fn vision_cnn_with_extra_compute(extra: f64) -> ModelProto {
             h = g.node("Add", &[&h, &up], vec![]);
         }
     }
-    let pooled = g.node("GlobalAveragePool", &[&h], vec![]);
-    let flat = g.node("Flatten", &[&pooled], vec![attr_int("axis", 1)]);
-    let w = g.weight("fc_w", &[1000, c], (2.0 / c as f64).sqrt());
-    let b = g.bias("fc_b", 1000);
-    g.node_named(
-        "Gemm",
-        &[&flat, &w, &b],
-        "logits",
-        vec![attr_int("transB", 1)],
-    );
-    g.output(
-        "logits",
-        DataType::Float,
-        &[DimSpec::Fixed(1), DimSpec::Fixed(1000)],
-    );
+    classifier_head(&mut g, &h, c, 1000);
     g.finish("MobileNet-like vision CNN (mlgate fixture)")
 }
 
@@ -537,21 +546,7 @@ pub fn audio_conv() -> ModelProto {
         h = conv1d(&mut g, &h, c_in, c_out, k, s);
         h = relu(&mut g, &h);
     }
-    let pooled = g.node("GlobalAveragePool", &[&h], vec![]);
-    let flat = g.node("Flatten", &[&pooled], vec![attr_int("axis", 1)]);
-    let w = g.weight("fc_w", &[35, 128], (2.0 / 128.0f64).sqrt());
-    let b = g.bias("fc_b", 35);
-    g.node_named(
-        "Gemm",
-        &[&flat, &w, &b],
-        "logits",
-        vec![attr_int("transB", 1)],
-    );
-    g.output(
-        "logits",
-        DataType::Float,
-        &[DimSpec::Fixed(1), DimSpec::Fixed(35)],
-    );
+    classifier_head(&mut g, &h, 128, 35);
     g.finish("1-D conv audio classifier (mlgate fixture)")
 }
 
@@ -567,19 +562,7 @@ pub fn tiny_mlp() -> ModelProto {
     let b1 = g.bias("fc1_b", 256);
     let h = g.node("Gemm", &[&x, &w1, &b1], vec![attr_int("transB", 1)]);
     let h = relu(&mut g, &h);
-    let w2 = g.weight("fc2_w", &[10, 256], (2.0 / 256.0f64).sqrt());
-    let b2 = g.bias("fc2_b", 10);
-    g.node_named(
-        "Gemm",
-        &[&h, &w2, &b2],
-        "logits",
-        vec![attr_int("transB", 1)],
-    );
-    g.output(
-        "logits",
-        DataType::Float,
-        &[DimSpec::Fixed(1), DimSpec::Fixed(10)],
-    );
+    logits_layer(&mut g, &h, "fc2", 256, 10);
     g.finish("Tiny MLP (mlgate fixture)")
 }
 
