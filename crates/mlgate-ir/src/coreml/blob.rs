@@ -156,7 +156,7 @@ mod tests {
         f[0..4].copy_from_slice(&(blobs.len() as u32).to_le_bytes());
         f[4..8].copy_from_slice(&2u32.to_le_bytes());
         for &(dtype, size) in blobs {
-            while f.len() % 64 != 0 {
+            while !f.len().is_multiple_of(64) {
                 f.push(0);
             }
             let data_at = f.len() as u64 + 64;

@@ -1,0 +1,56 @@
+//! With no runtime library anywhere, loading says how to install one. A separate test
+//! binary: ONNX Runtime, once loaded in a process, stays loaded.
+
+use std::path::Path;
+
+use mlgate_backends::{BackendError, BackendKind, Registry, RuntimeConfig, SessionOptions};
+
+#[test]
+fn missing_libraries_explain_how_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = RuntimeConfig {
+        mlgate_home: Some(dir.path().to_owned()),
+        python: Some("/nonexistent/python3".into()),
+        ..Default::default()
+    };
+    let registry = Registry::new(&config);
+    for (kind, var, cmd) in [
+        (
+            BackendKind::OnnxRuntime,
+            "ORT_DYLIB_PATH",
+            "mlgate runtime install ort",
+        ),
+        (
+            BackendKind::LiteRt,
+            "LITERT_LIB_PATH",
+            "mlgate runtime install litert",
+        ),
+    ] {
+        if std::env::var_os(var).is_some() {
+            eprintln!("note: {var} is set; skipping the {kind} part");
+            continue;
+        }
+        let e = registry
+            .get(kind)
+            .unwrap()
+            .load(Path::new("model"), &SessionOptions::default())
+            .err()
+            .unwrap();
+        assert!(matches!(e, BackendError::LibraryMissing { .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains(cmd) && text.contains(&dir.path().display().to_string()),
+            "{text}"
+        );
+    }
+    let e = registry
+        .get(BackendKind::CoreMl)
+        .unwrap()
+        .load(Path::new("m.mlpackage"), &SessionOptions::default());
+    if !cfg!(target_os = "macos") {
+        assert_eq!(
+            e.err().unwrap().to_string(),
+            "coreml is not available: CoreML execution needs macOS; inspecting CoreML models works everywhere (mlgate inspect)"
+        );
+    }
+}
