@@ -1,0 +1,195 @@
+//! Detection on real files: the generated fixtures, ONNX model-zoo CNNs, silero VAD, the
+//! mediapipe TFLite models and the committed CoreML models.
+
+mod common;
+
+use std::path::Path;
+
+use mlgate_tasks::{Confidence, InputRole, Task, TaskReport};
+
+fn expect(path: &Path, task: Task, confidence: Confidence) -> TaskReport {
+    let (_, report) = common::detect(path);
+    assert_eq!(
+        (report.task, report.confidence),
+        (task, confidence),
+        "{}: {report:#?}",
+        path.display()
+    );
+    assert!(!report.evidence.is_empty(), "{}", path.display());
+    if confidence == Confidence::High {
+        assert_eq!(report.warning, None, "{}", path.display());
+    } else {
+        let w = report.warning.as_deref().unwrap_or_default();
+        assert!(w.contains("--task"), "{}: {w}", path.display());
+    }
+    report
+}
+
+fn has(report: &TaskReport, needle: &str) -> bool {
+    report.evidence.iter().any(|e| e.contains(needle))
+}
+
+#[test]
+fn fixtures() {
+    let (_dir, dir) = common::fixtures();
+    let r = expect(&dir.join("vision_cnn.onnx"), Task::Vision, Confidence::High);
+    assert!(has(&r, "'input' feeds a 2-D Conv (NCHW)"), "{r:#?}");
+    assert!(has(&r, "17 2-D convolutions"), "{r:#?}");
+    expect(
+        &dir.join("vision_cnn_slow.onnx"),
+        Task::Vision,
+        Confidence::High,
+    );
+
+    let r = expect(&dir.join("nlp_encoder.onnx"), Task::Nlp, Confidence::High);
+    assert!(
+        has(&r, "indexes embedding table 'token_embedding"),
+        "{r:#?}"
+    );
+    assert!(has(&r, "(4096 × 128)"), "{r:#?}");
+    assert!(has(&r, "sequences up to 512 tokens"), "{r:#?}");
+    assert!(has(&r, "attention pattern"), "{r:#?}");
+    assert_eq!(r.role_of("attention_mask"), Some(InputRole::AttentionMask));
+
+    let r = expect(&dir.join("audio_conv.onnx"), Task::Audio, Confidence::High);
+    assert!(has(&r, "'waveform' feeds a 1-D Conv"), "{r:#?}");
+    assert!(!has(&r, "2-D"), "{r:#?}");
+
+    // A flat float vector through dense layers only: tabular, but flattened images look the
+    // same, so only medium confidence and a warning.
+    let r = expect(
+        &dir.join("tiny_mlp.onnx"),
+        Task::Tabular,
+        Confidence::Medium,
+    );
+    assert!(has(&r, "only dense layers (Gemm ×2)"), "{r:#?}");
+    assert_eq!(r.role_of("input"), Some(InputRole::Features));
+}
+
+#[test]
+fn onnx_model_zoo_cnns_are_vision() {
+    let Some(dir) = common::testdata("onnx-light") else {
+        return;
+    };
+    let models = common::files_with_ext(&dir, "onnx");
+    assert!(!models.is_empty());
+    for model in models {
+        let r = expect(&model, Task::Vision, Confidence::High);
+        assert!(has(&r, "2-D Conv (NCHW)"), "{r:#?}");
+    }
+}
+
+#[test]
+fn silero_vad_is_audio_with_state_and_sample_rate() {
+    let Some(dir) = common::testdata("silero-vad") else {
+        return;
+    };
+    let r = expect(&dir.join("silero_vad.onnx"), Task::Audio, Confidence::High);
+    assert!(has(&r, "'input' feeds a 1-D Conv"), "{r:#?}");
+    assert!(has(&r, "LSTM"), "{r:#?}");
+    assert_eq!(r.role_of("input"), Some(InputRole::Waveform));
+    assert_eq!(r.role_of("state"), Some(InputRole::State));
+    assert_eq!(r.role_of("sr"), Some(InputRole::SampleRate));
+    for model in common::files_with_ext(&dir, "onnx") {
+        let r = expect(&model, Task::Audio, Confidence::High);
+        for i in &r.inputs {
+            let want = match i.name.as_str() {
+                "input" => InputRole::Waveform,
+                "sr" => InputRole::SampleRate,
+                _ => InputRole::State,
+            };
+            assert_eq!(i.role, want, "{}: {r:#?}", model.display());
+        }
+    }
+}
+
+#[test]
+fn mediapipe_tflite_models_are_vision_nhwc() {
+    let Some(dir) = common::testdata("mediapipe") else {
+        return;
+    };
+    let models = common::files_with_ext(&dir, "tflite");
+    assert!(models.len() >= 10, "{models:?}");
+    for model in models {
+        let r = expect(&model, Task::Vision, Confidence::High);
+        assert!(has(&r, "2-D CONV_2D (NHWC)"), "{r:#?}");
+    }
+}
+
+#[test]
+fn committed_coreml_models_are_vision() {
+    let dir = common::committed("coreml");
+    let r = expect(&dir.join("conv_nn.mlmodel"), Task::Vision, Confidence::High);
+    assert!(has(&r, "convolution layers (convolution ×1)"), "{r:#?}");
+    let r = expect(
+        &dir.join("image_pipeline.mlmodel"),
+        Task::Vision,
+        Confidence::High,
+    );
+    assert!(has(&r, "declared an image input"), "{r:#?}");
+    let r = expect(
+        &dir.join("mil_conv.mlpackage"),
+        Task::Vision,
+        Confidence::High,
+    );
+    assert_eq!(r.role_of("x"), Some(InputRole::Image));
+}
+
+#[test]
+fn coreml_inputs_take_the_models_default_sizes() {
+    let dir = common::committed("coreml");
+    for (file, input, shape) in [
+        ("conv_nn.mlmodel", "input", vec![1, 3, 8, 8]),
+        ("mil_conv.mlpackage", "x", vec![1, 3, 8, 8]),
+        ("image_pipeline.mlmodel", "image", vec![1, 3, 16, 16]),
+    ] {
+        let path = dir.join(file);
+        let info = common::inspect(&path);
+        let set = mlgate_tasks::synthesize(&info, &path, &Default::default()).unwrap();
+        let t = set.tensors.iter().find(|t| t.name() == input).unwrap();
+        assert_eq!(t.shape(), &shape[..], "{file}: {:#?}", set.choices);
+    }
+}
+
+#[test]
+fn every_third_party_model_synthesizes() {
+    let mut models = Vec::new();
+    for (sub, ext) in [
+        ("onnx-light", "onnx"),
+        ("silero-vad", "onnx"),
+        ("mediapipe", "tflite"),
+    ] {
+        if let Some(dir) = common::testdata(sub) {
+            models.extend(common::files_with_ext(&dir, ext));
+        }
+    }
+    for model in models {
+        let info = common::inspect(&model);
+        let set = mlgate_tasks::synthesize(&info, &model, &Default::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", model.display()));
+        assert_eq!(set.tensors.len(), info.inputs.len());
+        for (t, d) in set.tensors.iter().zip(&info.inputs) {
+            assert_eq!(t.name(), d.name);
+            assert_eq!(t.dtype(), d.dtype, "{}", model.display());
+        }
+    }
+}
+
+#[test]
+fn tflite_metadata_sets_the_pixel_range() {
+    let Some(dir) = common::testdata("mediapipe") else {
+        return;
+    };
+    for (file, range) in [
+        ("face_detection/face_detection_short_range.tflite", "values [-1, 1], because the model's metadata normalizes pixels with mean 127.5 and std 127.5"),
+        ("palm_detection/palm_detection_full.tflite", "values [0, 1], because the model's metadata normalizes pixels with mean 0 and std 255"),
+    ] {
+        let path = dir.join(file);
+        let info = common::inspect(&path);
+        let set = mlgate_tasks::synthesize(&info, &path, &Default::default()).unwrap();
+        assert!(set.choices[0].contains(range), "{file}: {:#?}", set.choices);
+        let s = set.tensors[0].stats();
+        let lo = if range.contains("[-1") { -1.0 } else { 0.0 };
+        assert!(s.min.unwrap() >= lo && s.max.unwrap() <= 1.0, "{file}: {s:?}");
+    }
+}
