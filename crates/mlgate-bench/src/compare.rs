@@ -1,0 +1,763 @@
+//! The A/B engine: is the candidate slower than the baseline, on this machine, now?
+//!
+//! Both models are loaded in this process and measured in randomized, interleaved blocks:
+//! each round runs one block of the baseline and one of the candidate, in an order drawn by
+//! a coin (AB or BA), so drift, frequency changes and background load hit both sides alike.
+//! A pair of adjacent blocks is the unit of evidence; runs inside a block are not assumed
+//! independent.
+//!
+//! The verdict is a double gate on the relative shift of the chosen metric:
+//! - **regression** only if the shift is significant (p < α, default 0.01) **and** its 95%
+//!   interval lies entirely above `+threshold`; **improvement** is the mirror image;
+//! - **no change** when the interval lies inside ±threshold;
+//! - otherwise **inconclusive**, which first extends the runs up to the time budget.
+//!
+//! How the shift and its interval are estimated:
+//! - p50: each pair gives `ln(median of candidate block / median of baseline block)`. The
+//!   Wilcoxon signed-rank test on these gives p; the one-sample Hodges-Lehmann estimate
+//!   and its distribution-free interval (the test inverted) give the shift, `exp(·) − 1`.
+//! - p90, p95, p99, mean: "relative shift of p95" means `p95(candidate)/p95(baseline) − 1`
+//!   over all samples of each side. Its interval comes from a paired block bootstrap
+//!   (pairs resampled whole, both sides pooled, percentile ratio taken), and p from the same
+//!   bootstrap distribution. A tail percentile is only gated once each side has the samples
+//!   to bound it (132 for p95, 662 for p99); before that the verdict is inconclusive.
+//!
+//! Looks at the data are few and spaced geometrically (at the minimum time, then ×1.5), so
+//! stopping early does not buy false alarms.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mlgate_backends::{BackendKind, Registry, Session, SessionInfo, SessionOptions};
+use mlgate_ir::TensorInfo;
+use serde::{Deserialize, Serialize};
+
+use crate::fingerprint::Fingerprint;
+use crate::harness::{load_session, InputSet};
+use crate::hypothesis::{
+    block_bootstrap_ratio, hodges_lehmann_one_sample, metric_of, wilcoxon_signed_rank,
+};
+use crate::memory::PhaseMemory;
+use crate::stats::{self, min_samples_for, LatencySummary, Rng, Stability};
+use crate::{BenchError, Metric, Progress, Result, Status};
+
+/// Settings of a comparison. Times are seconds; `threshold` is a fraction (0.05 = 5%).
+///
+/// Defaults: p50, threshold 5%, α = 0.01, 95% interval; warmup 5 runs and 0.5 s per side;
+/// blocks of about 50 ms (at least 3 runs); first look after 4 s and 10 block pairs, last at
+/// 15 s. On the CNN fixture on a 2-core machine that is one comparison in at most 15 s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareConfig {
+    pub metric: Metric,
+    pub threshold: f64,
+    pub alpha: f64,
+    pub confidence: f64,
+    pub warmup_runs: u64,
+    pub warmup_min_time_s: f64,
+    pub min_time_s: f64,
+    pub max_time_s: f64,
+    /// Target duration of one block; the run count per block follows from the warmup.
+    pub block_time_s: f64,
+    pub min_block_runs: usize,
+    /// No verdict before this many block pairs.
+    pub min_pairs: usize,
+    pub bootstrap_resamples: usize,
+    /// Seeds the AB/BA schedule and the bootstrap.
+    pub seed: u64,
+}
+
+impl Default for CompareConfig {
+    fn default() -> Self {
+        CompareConfig {
+            metric: Metric::P50,
+            threshold: 0.05,
+            alpha: 0.01,
+            confidence: 0.95,
+            warmup_runs: 5,
+            warmup_min_time_s: 0.5,
+            min_time_s: 4.0,
+            max_time_s: 15.0,
+            block_time_s: 0.05,
+            min_block_runs: 3,
+            min_pairs: 10,
+            bootstrap_resamples: 4000,
+            seed: 0xAB_BA,
+        }
+    }
+}
+
+impl CompareConfig {
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(BenchError::Config(m));
+        if !(self.threshold.is_finite() && self.threshold >= 0.0) {
+            return bad(format!(
+                "threshold must be a percentage ≥ 0, not {}",
+                self.threshold * 100.0
+            ));
+        }
+        let unit = |v: f64| v > 0.0 && v < 1.0;
+        if !unit(self.alpha) || !unit(self.confidence) {
+            return bad("alpha and confidence must be between 0 and 1".into());
+        }
+        for (name, v) in [
+            ("min time", self.min_time_s),
+            ("max time", self.max_time_s),
+            ("warmup time", self.warmup_min_time_s),
+            ("block time", self.block_time_s),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(format!("{name} must be finite and not negative, not {v}"));
+            }
+        }
+        if self.max_time_s <= 0.0 {
+            return bad("max time must be positive".into());
+        }
+        if self.min_pairs < 2 || self.min_block_runs == 0 {
+            return bad("need at least 2 block pairs and 1 run per block".into());
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Regression,
+    Improvement,
+    NoChange,
+    Inconclusive,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Regression => "regression",
+            Verdict::Improvement => "improvement",
+            Verdict::NoChange => "no change",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One side of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    /// The gated metric over all of this side's timed samples, in ms (`None`: too few).
+    pub metric_ms: Option<f64>,
+    pub summary: LatencySummary,
+    pub stability: Stability,
+    pub warmup_samples_ns: Vec<u64>,
+    /// Timed latencies in run order; block `k` is `samples_ns[k·block_runs..(k+1)·block_runs]`.
+    pub samples_ns: Vec<u64>,
+}
+
+/// The verdict and the evidence behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub verdict: Verdict,
+    /// Why, in words, with the numbers.
+    pub reason: String,
+    pub metric: Metric,
+    pub threshold: f64,
+    pub alpha: f64,
+    pub confidence: f64,
+    /// Estimated relative shift of the metric, candidate vs baseline (0.05 = 5% slower).
+    pub relative_delta: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// `metric(candidate)/metric(baseline) − 1` over all samples, for reference.
+    pub observed_delta: Option<f64>,
+    pub p_value: f64,
+    /// The test and interval method, in words.
+    pub method: String,
+    /// Block pairs measured, runs per block, looks taken.
+    pub pairs: usize,
+    pub block_runs: usize,
+    pub looks: usize,
+    /// Schedule: `B` = baseline first in that round, `C` = candidate first.
+    pub schedule: String,
+    pub elapsed_s: f64,
+    pub baseline: Side,
+    pub candidate: Side,
+    pub warnings: Vec<String>,
+}
+
+/// The statistical core, separated from the clock so it can be tested on made-up series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    pub verdict: Verdict,
+    pub reason: String,
+    pub relative_delta: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub p_value: f64,
+    pub method: String,
+}
+
+fn pct(v: f64) -> String {
+    format!("{:+.2}%", v * 100.0)
+}
+
+/// Judges block pairs (milliseconds; `baseline[k]` and `candidate[k]` adjacent in time).
+pub fn analyze(
+    baseline: &[Vec<f64>],
+    candidate: &[Vec<f64>],
+    config: &CompareConfig,
+    seed: u64,
+) -> Analysis {
+    let pairs = baseline.len().min(candidate.len());
+    let inconclusive = |reason: String| Analysis {
+        verdict: Verdict::Inconclusive,
+        reason,
+        relative_delta: f64::NAN,
+        ci_low: f64::NAN,
+        ci_high: f64::NAN,
+        p_value: f64::NAN,
+        method: String::new(),
+    };
+    if pairs < config.min_pairs {
+        return inconclusive(format!(
+            "only {pairs} block pairs; at least {} are needed",
+            config.min_pairs
+        ));
+    }
+    let (delta, low, high, p, method) = match config.metric {
+        Metric::P50 => {
+            let d: Vec<f64> = (0..pairs)
+                .map(|k| (stats::median(&candidate[k]) / stats::median(&baseline[k])).ln())
+                .filter(|v| v.is_finite())
+                .collect();
+            let (Some(test), Some(hl)) = (
+                wilcoxon_signed_rank(&d),
+                hodges_lehmann_one_sample(&d, config.confidence),
+            ) else {
+                return inconclusive(format!(
+                    "{pairs} block pairs are too few for a {:.0}% interval",
+                    config.confidence * 100.0
+                ));
+            };
+            (
+                hl.estimate.exp_m1(),
+                hl.low.exp_m1(),
+                hl.high.exp_m1(),
+                test.p_value,
+                format!(
+                    "per block pair: log ratio of block medians; {}; Hodges-Lehmann shift with its distribution-free {:.0}% interval",
+                    test.method,
+                    config.confidence * 100.0
+                ),
+            )
+        }
+        metric => {
+            let n_a: usize = baseline[..pairs].iter().map(Vec::len).sum();
+            let n_b: usize = candidate[..pairs].iter().map(Vec::len).sum();
+            if let Some(p) = metric.percentile() {
+                let need = min_samples_for(p);
+                if n_a.min(n_b) < need {
+                    return inconclusive(format!(
+                        "{metric} needs {need} samples per side to be bounded; have {}",
+                        n_a.min(n_b)
+                    ));
+                }
+            }
+            // Scale the resamples down for very long series so one look stays well under a
+            // second, but never below 1000 (p-value resolution 0.001 against α = 0.01).
+            let budget = (4e8 / (n_a + n_b).max(1) as f64) as usize;
+            let resamples = config.bootstrap_resamples.min(budget).max(1000);
+            let Some(b) = block_bootstrap_ratio(
+                &baseline[..pairs],
+                &candidate[..pairs],
+                metric,
+                resamples,
+                config.confidence,
+                seed,
+            ) else {
+                return inconclusive("the bootstrap had nothing to resample".into());
+            };
+            let mut a: Vec<f64> = baseline[..pairs].concat();
+            let mut c: Vec<f64> = candidate[..pairs].concat();
+            let est = metric_of(&mut c, metric) / metric_of(&mut a, metric) - 1.0;
+            (
+                est,
+                b.low,
+                b.high,
+                b.p_value,
+                format!(
+                    "paired block bootstrap ({} resamples of {pairs} block pairs) of {metric}(candidate)/{metric}(baseline); \
+                     percentile {:.0}% interval; two-sided bootstrap p",
+                    b.resamples,
+                    config.confidence * 100.0
+                ),
+            )
+        }
+    };
+    let t = config.threshold;
+    let significant = p < config.alpha;
+    let ci = format!(
+        "{:.0}% CI [{}, {}]",
+        config.confidence * 100.0,
+        pct(low),
+        pct(high)
+    );
+    let sig = format!(
+        "p = {p:.2e} {} α = {}",
+        if significant { "<" } else { "≥" },
+        config.alpha
+    );
+    let (verdict, reason) = if low > t && significant {
+        (
+            Verdict::Regression,
+            format!(
+                "{} is slower by {} ({ci}, entirely above +{:.1}%); significant ({sig})",
+                config.metric,
+                pct(delta),
+                t * 100.0
+            ),
+        )
+    } else if high < -t && significant {
+        (
+            Verdict::Improvement,
+            format!(
+                "{} is faster by {} ({ci}, entirely below −{:.1}%); significant ({sig})",
+                config.metric,
+                pct(delta),
+                t * 100.0
+            ),
+        )
+    } else if low >= -t && high <= t {
+        (
+            Verdict::NoChange,
+            format!(
+                "{} shift {} ({ci}) lies within ±{:.1}%{}",
+                config.metric,
+                pct(delta),
+                t * 100.0,
+                if significant {
+                    "; a real but smaller change than the threshold"
+                } else {
+                    ""
+                }
+            ),
+        )
+    } else if low > t || high < -t {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "{} shift {} ({ci}) is beyond ±{:.1}% but not significant ({sig})",
+                config.metric,
+                pct(delta),
+                t * 100.0
+            ),
+        )
+    } else {
+        (
+            Verdict::Inconclusive,
+            format!(
+                "{} shift {} ({ci}) straddles the ±{:.1}% threshold; {sig}",
+                config.metric,
+                pct(delta),
+                t * 100.0
+            ),
+        )
+    };
+    Analysis {
+        verdict,
+        reason,
+        relative_delta: delta,
+        ci_low: low,
+        ci_high: high,
+        p_value: p,
+        method,
+    }
+}
+
+fn warm(session: &mut dyn Session, config: &CompareConfig, max: Duration) -> Result<Vec<u64>> {
+    let start = Instant::now();
+    let mut out = Vec::with_capacity(config.warmup_runs as usize + 64);
+    let min = Duration::from_secs_f64(config.warmup_min_time_s);
+    loop {
+        let e = start.elapsed();
+        if (out.len() as u64 >= config.warmup_runs.max(1) && e >= min)
+            || (e >= max && !out.is_empty())
+        {
+            return Ok(out);
+        }
+        let t = Instant::now();
+        session.run_prepared()?;
+        out.push(t.elapsed().as_nanos() as u64);
+    }
+}
+
+/// Runs one block: `runs` timed calls into `out` (reserved by the caller).
+fn block(session: &mut dyn Session, runs: usize, out: &mut Vec<u64>) -> Result<()> {
+    for _ in 0..runs {
+        let start = Instant::now();
+        session.run_prepared()?;
+        let end = Instant::now();
+        out.push(end.duration_since(start).as_nanos() as u64);
+    }
+    Ok(())
+}
+
+/// Compares two prepared sessions (inputs already bound) on this machine, now.
+pub fn compare_sessions(
+    baseline: &mut dyn Session,
+    candidate: &mut dyn Session,
+    config: &CompareConfig,
+    progress: &mut dyn Progress,
+) -> Result<Comparison> {
+    config.validate()?;
+    let wall = Instant::now();
+    let max_time = Duration::from_secs_f64(config.max_time_s);
+    // Warm both, each with at most a quarter of the budget.
+    progress.update(&Status {
+        phase: "warmup",
+        label: "baseline and candidate".into(),
+        elapsed_s: 0.0,
+        budget_s: config.max_time_s,
+        runs: 0,
+        rel_half_width: None,
+    });
+    let warm_a = warm(baseline, config, max_time / 4)?;
+    let warm_b = warm(candidate, config, max_time / 4)?;
+    let typical_ns = stats::median(
+        &stats::to_ms(&warm_a)
+            .into_iter()
+            .chain(stats::to_ms(&warm_b))
+            .collect::<Vec<_>>(),
+    ) * 1e6;
+    let block_runs = ((config.block_time_s * 1e9 / typical_ns.max(1.0)).ceil() as usize)
+        .clamp(config.min_block_runs, 10_000);
+
+    let mut rng = Rng::new(config.seed);
+    let mut blocks_a: Vec<Vec<u64>> = Vec::new();
+    let mut blocks_b: Vec<Vec<u64>> = Vec::new();
+    let mut schedule = String::new();
+    let start = Instant::now();
+    let budget = max_time.saturating_sub(wall.elapsed());
+    let min_time = Duration::from_secs_f64(config.min_time_s).min(budget);
+    let mut next_look = min_time;
+    let mut looks = 0;
+    let mut last_progress = Instant::now();
+    let analysis = loop {
+        let (mut a, mut b) = (
+            Vec::with_capacity(block_runs),
+            Vec::with_capacity(block_runs),
+        );
+        if rng.coin() {
+            block(baseline, block_runs, &mut a)?;
+            block(candidate, block_runs, &mut b)?;
+            schedule.push('B');
+        } else {
+            block(candidate, block_runs, &mut b)?;
+            block(baseline, block_runs, &mut a)?;
+            schedule.push('C');
+        }
+        blocks_a.push(a);
+        blocks_b.push(b);
+        let elapsed = start.elapsed();
+        let out_of_time = elapsed >= budget;
+        if (elapsed >= next_look && blocks_a.len() >= config.min_pairs) || out_of_time {
+            looks += 1;
+            let ms = |blocks: &[Vec<u64>]| -> Vec<Vec<f64>> {
+                blocks.iter().map(|b| stats::to_ms(b)).collect()
+            };
+            let an = analyze(
+                &ms(&blocks_a),
+                &ms(&blocks_b),
+                config,
+                config.seed ^ looks as u64,
+            );
+            if an.verdict != Verdict::Inconclusive || out_of_time {
+                break an;
+            }
+            next_look = (elapsed.mul_f64(1.5)).min(budget);
+            progress.update(&Status {
+                phase: "comparing",
+                label: format!("look {looks}: {}", an.verdict),
+                elapsed_s: elapsed.as_secs_f64(),
+                budget_s: budget.as_secs_f64(),
+                runs: (blocks_a.len() * block_runs * 2) as u64,
+                rel_half_width: Some((an.ci_high - an.ci_low) / 2.0).filter(|v| v.is_finite()),
+            });
+        } else if last_progress.elapsed() >= Duration::from_millis(100) {
+            last_progress = Instant::now();
+            progress.update(&Status {
+                phase: "comparing",
+                label: format!("{} block pairs", blocks_a.len()),
+                elapsed_s: elapsed.as_secs_f64(),
+                budget_s: budget.as_secs_f64(),
+                runs: (blocks_a.len() * block_runs * 2) as u64,
+                rel_half_width: None,
+            });
+        }
+    };
+    progress.finish();
+
+    let side = |blocks: &[Vec<u64>], warmup: Vec<u64>| -> Side {
+        let samples: Vec<u64> = blocks.concat();
+        let values = stats::to_ms(&samples);
+        let summary = stats::summarize(&values, config.confidence, config.seed);
+        let metric_ms = match config.metric.percentile() {
+            Some(p) => summary.percentile(p).and_then(|e| e.value_ms),
+            None => Some(summary.mean_ms),
+        };
+        Side {
+            metric_ms,
+            stability: stats::stability(&values),
+            summary,
+            warmup_samples_ns: warmup,
+            samples_ns: samples,
+        }
+    };
+    let baseline_side = side(&blocks_a, warm_a);
+    let candidate_side = side(&blocks_b, warm_b);
+    let observed_delta = match (baseline_side.metric_ms, candidate_side.metric_ms) {
+        (Some(a), Some(b)) if a > 0.0 => Some(b / a - 1.0),
+        _ => None,
+    };
+    let mut warnings = Vec::new();
+    for (name, s) in [("baseline", &baseline_side), ("candidate", &candidate_side)] {
+        // Drift is expected to cancel in paired blocks; variation and correlation widen the
+        // interval. Either way the user should know.
+        for w in &s.stability.warnings {
+            warnings.push(format!("{name}: {w}"));
+        }
+    }
+    Ok(Comparison {
+        verdict: analysis.verdict,
+        reason: analysis.reason,
+        metric: config.metric,
+        threshold: config.threshold,
+        alpha: config.alpha,
+        confidence: config.confidence,
+        relative_delta: analysis.relative_delta,
+        ci_low: analysis.ci_low,
+        ci_high: analysis.ci_high,
+        observed_delta,
+        p_value: analysis.p_value,
+        method: format!(
+            "interleaved randomized AB/BA blocks of {block_runs} runs; {}",
+            analysis.method
+        ),
+        pairs: blocks_a.len(),
+        block_runs,
+        looks,
+        schedule,
+        elapsed_s: wall.elapsed().as_secs_f64(),
+        baseline: baseline_side,
+        candidate: candidate_side,
+        warnings,
+    })
+}
+
+/// A model's load as part of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Loaded {
+    pub model: PathBuf,
+    pub session: SessionInfo,
+    pub load_ms: f64,
+    pub load_memory: Option<PhaseMemory>,
+}
+
+/// `mlgate compare`: both models, the settings, the machine and the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareResult {
+    pub baseline: Loaded,
+    pub candidate: Loaded,
+    /// Shapes of the inputs both models ran on.
+    pub input_shapes: Vec<(String, Vec<usize>)>,
+    pub environment: Fingerprint,
+    pub config: CompareConfig,
+    pub comparison: Comparison,
+}
+
+/// The two models of a comparison and how to run them.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelPair<'a> {
+    pub backend: BackendKind,
+    pub baseline: &'a Path,
+    pub candidate: &'a Path,
+    pub options: &'a SessionOptions,
+}
+
+/// Loads both models on `pair.backend`, binds the same inputs (made from the baseline's
+/// declared inputs) to both, and compares them.
+pub fn compare_models(
+    registry: &Registry,
+    pair: &ModelPair<'_>,
+    make_inputs: &dyn Fn(&[TensorInfo]) -> std::result::Result<InputSet, String>,
+    config: &CompareConfig,
+    progress: &mut dyn Progress,
+) -> Result<CompareResult> {
+    let ModelPair {
+        backend,
+        baseline,
+        candidate,
+        options,
+    } = *pair;
+    config.validate()?;
+    progress.update(&Status {
+        phase: "loading",
+        label: "baseline and candidate".into(),
+        elapsed_s: 0.0,
+        budget_s: 0.0,
+        runs: 0,
+        rel_half_width: None,
+    });
+    let (mut a, a_ms, a_mem) = load_session(registry, backend, baseline, options)?;
+    let (mut b, b_ms, b_mem) = load_session(registry, backend, candidate, options)?;
+    let set = make_inputs(a.inputs()).map_err(|detail| BenchError::Inputs {
+        model: baseline.to_owned(),
+        detail,
+    })?;
+    a.prepare(&set.inputs)?;
+    b.prepare(&set.inputs)
+        .map_err(|e| BenchError::Incomparable {
+            baseline: baseline.to_owned(),
+            candidate: candidate.to_owned(),
+            detail: format!("the candidate does not accept the baseline's inputs: {e}"),
+        })?;
+    let environment = Fingerprint::capture(a.info());
+    let comparison = compare_sessions(a.as_mut(), b.as_mut(), config, progress)?;
+    Ok(CompareResult {
+        baseline: Loaded {
+            model: baseline.to_owned(),
+            session: a.info().clone(),
+            load_ms: a_ms,
+            load_memory: a_mem,
+        },
+        candidate: Loaded {
+            model: candidate.to_owned(),
+            session: b.info().clone(),
+            load_ms: b_ms,
+            load_memory: b_mem,
+        },
+        input_shapes: set
+            .inputs
+            .iter()
+            .map(|t| (t.name().to_string(), t.shape().to_vec()))
+            .collect(),
+        environment,
+        config: config.clone(),
+        comparison,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Block pairs with multiplicative noise; `drift(k)` scales round k for both sides.
+    fn series(
+        pairs: usize,
+        runs: usize,
+        slowdown: f64,
+        drift: impl Fn(usize) -> f64,
+        seed: u64,
+    ) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let mut rng = Rng::new(seed);
+        let mut noise =
+            move || 1.0 + 0.03 * ((rng.next_u64() % 10_000) as f64 / 10_000.0 - 0.5) * 2.0;
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        for k in 0..pairs {
+            let level = 10.0 * drift(k);
+            a.push((0..runs).map(|_| level * noise()).collect());
+            b.push(
+                (0..runs)
+                    .map(|_| level * (1.0 + slowdown) * noise())
+                    .collect(),
+            );
+        }
+        (a, b)
+    }
+
+    #[test]
+    fn drifting_a_a_series_is_never_a_regression() {
+        // Latency climbs 30% over the run (thermal throttling) and jumps by 20% for a stretch
+        // (a neighbour): the same on both sides, so it must cancel.
+        // 1000 resamples (the floor `analyze` uses for long series) keeps this test quick.
+        let config = CompareConfig {
+            threshold: 0.01,
+            bootstrap_resamples: 1000,
+            ..CompareConfig::default()
+        };
+        for seed in 0..30 {
+            let (a, b) = series(
+                60,
+                5,
+                0.0,
+                |k| 1.0 + 0.005 * k as f64 + if (20..30).contains(&k) { 0.2 } else { 0.0 },
+                seed,
+            );
+            for metric in Metric::ALL {
+                let c = CompareConfig {
+                    metric,
+                    ..config.clone()
+                };
+                let an = analyze(&a, &b, &c, seed);
+                assert_ne!(
+                    an.verdict,
+                    Verdict::Regression,
+                    "seed {seed} {metric}: {an:?}"
+                );
+                assert_ne!(
+                    an.verdict,
+                    Verdict::Improvement,
+                    "seed {seed} {metric}: {an:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_clear_slowdown_is_a_regression_and_the_reason_says_so() {
+        let (a, b) = series(60, 5, 0.10, |_| 1.0, 1);
+        let an = analyze(&a, &b, &CompareConfig::default(), 1);
+        assert_eq!(an.verdict, Verdict::Regression, "{an:?}");
+        assert!(an.ci_low > 0.05 && an.ci_high < 0.15, "{an:?}");
+        assert!(
+            an.reason.contains("slower") && an.reason.contains("above +5.0%"),
+            "{}",
+            an.reason
+        );
+        let (a, b) = series(60, 5, -0.10, |_| 1.0, 1);
+        assert_eq!(
+            analyze(&a, &b, &CompareConfig::default(), 1).verdict,
+            Verdict::Improvement
+        );
+    }
+
+    #[test]
+    fn small_shift_is_no_change_and_borderline_is_inconclusive() {
+        let (a, b) = series(200, 5, 0.0, |_| 1.0, 2);
+        let an = analyze(&a, &b, &CompareConfig::default(), 2);
+        assert_eq!(an.verdict, Verdict::NoChange, "{an:?}");
+        let (a, b) = series(12, 3, 0.05, |_| 1.0, 3);
+        let an = analyze(&a, &b, &CompareConfig::default(), 3);
+        assert_eq!(an.verdict, Verdict::Inconclusive, "{an:?}");
+        assert!(an.reason.contains("straddles"), "{}", an.reason);
+    }
+
+    #[test]
+    fn tail_metrics_wait_for_enough_samples() {
+        let (a, b) = series(20, 5, 0.5, |_| 1.0, 4);
+        let c = CompareConfig {
+            metric: Metric::P99,
+            ..CompareConfig::default()
+        };
+        let an = analyze(&a, &b, &c, 4);
+        assert_eq!(an.verdict, Verdict::Inconclusive);
+        assert!(an.reason.contains("662"), "{}", an.reason);
+        let (a, b) = series(150, 5, 0.5, |_| 1.0, 4);
+        assert_eq!(analyze(&a, &b, &c, 4).verdict, Verdict::Regression);
+    }
+}

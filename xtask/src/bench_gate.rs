@@ -1,0 +1,422 @@
+//! `cargo xtask bench-gate`: measures the A/B gate itself — how often it cries wolf (A/A)
+//! and how often it catches known slowdowns — on this machine, idle and with a busy core.
+//!
+//! Test pairs are the CNN fixture against itself and against variants with about +2%, +5%
+//! and +10% more multiply-accumulates. A variant's true slowdown is not its MAC count: it is
+//! measured first, with one long interleaved comparison per variant. Then every scenario
+//! runs N comparisons at default settings (fresh seed each) and the table gives the rate of
+//! each verdict with a Wilson 95% interval, and the time per comparison. Always in release.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use mlgate_backends::{BackendKind, Registry, Session, SessionInfo, SessionOptions};
+use mlgate_bench::harness::harness_overhead_ns;
+use mlgate_bench::{compare_sessions, CompareConfig, NoProgress, Verdict};
+use mlgate_ir::tensor::Tensor;
+use mlgate_ir::TensorInfo;
+
+const HELP: &str = "\
+cargo xtask bench-gate [options]
+
+  --aa N              A/A comparisons per load condition (default 200)
+  --per-variant N     comparisons per slowdown variant (default 100)
+  --scenarios LIST    comma list of aa, plus2, plus5, plus10 (default all)
+  --busy MODE         off | on | both: a busy-loop thread on one core (default both)
+  --calibrate S       seconds of the long run that measures each variant's true slowdown (default 60)
+  --max-time S        per-comparison time budget (default: CompareConfig's, 15 s)
+  --out FILE          also write every comparison as JSON Lines
+";
+
+struct Options {
+    aa: usize,
+    per_variant: usize,
+    scenarios: Vec<String>,
+    busy: Vec<bool>,
+    calibrate_s: f64,
+    max_time_s: Option<f64>,
+    out: Option<PathBuf>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options {
+        aa: 200,
+        per_variant: 100,
+        scenarios: ["aa", "plus2", "plus5", "plus10"]
+            .map(String::from)
+            .to_vec(),
+        busy: vec![false, true],
+        calibrate_s: 60.0,
+        max_time_s: None,
+        out: None,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{a} needs a value\n\n{HELP}"))
+        };
+        let num = |v: String| {
+            v.parse::<f64>()
+                .map_err(|_| format!("{a}: not a number: {v}"))
+        };
+        match a.as_str() {
+            "--aa" => o.aa = num(value()?)? as usize,
+            "--per-variant" => o.per_variant = num(value()?)? as usize,
+            "--scenarios" => {
+                o.scenarios = value()?.split(',').map(|s| s.trim().to_string()).collect()
+            }
+            "--busy" => {
+                o.busy = match value()?.as_str() {
+                    "off" => vec![false],
+                    "on" => vec![true],
+                    "both" => vec![false, true],
+                    other => return Err(format!("--busy takes off, on or both, not {other}")),
+                }
+            }
+            "--calibrate" => o.calibrate_s = num(value()?)?,
+            "--max-time" => o.max_time_s = Some(num(value()?)?),
+            "--out" => o.out = Some(PathBuf::from(value()?)),
+            "-h" | "--help" => return Err(HELP.to_string()),
+            other => return Err(format!("unknown option {other}\n\n{HELP}")),
+        }
+    }
+    for s in &o.scenarios {
+        if scenario(s).is_none() {
+            return Err(format!(
+                "unknown scenario {s}; valid: aa, plus2, plus5, plus10"
+            ));
+        }
+    }
+    Ok(o)
+}
+
+/// (extra compute fraction, threshold) of a scenario. A/A runs at the default threshold.
+fn scenario(name: &str) -> Option<(f64, f64)> {
+    Some(match name {
+        "aa" => (0.0, CompareConfig::default().threshold),
+        "plus2" => (0.02, 0.01),
+        "plus5" => (0.05, 0.02),
+        "plus10" => (0.10, 0.05),
+        _ => return None,
+    })
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    if cfg!(debug_assertions) {
+        // Timing a debug build measures the wrong thing: rerun this task in release.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        return crate::run(
+            std::process::Command::new(cargo)
+                .current_dir(crate::workspace_root())
+                .args([
+                    "run",
+                    "--quiet",
+                    "--release",
+                    "--package",
+                    "xtask",
+                    "--",
+                    "bench-gate",
+                ])
+                .args(args),
+        );
+    }
+    let o = parse(args)?;
+    let dir = crate::workspace_root().join("target/bench-gate");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let model = |extra: f64| -> Result<PathBuf, String> {
+        let path = dir.join(format!("vision_cnn_plus{:.0}.onnx", extra * 100.0));
+        mlgate_ir::onnx::write_model(
+            &path,
+            &mlgate_ir::fixtures::vision_cnn_with_extra_compute(extra),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(path)
+    };
+    let registry = Registry::from_env();
+    let load = |path: &Path| -> Result<Box<dyn Session>, String> {
+        let mut s = registry
+            .load(BackendKind::Tract, path, &SessionOptions::default())
+            .map_err(|e| e.to_string())?;
+        let inputs = inputs(s.inputs())?;
+        s.prepare(&inputs).map_err(|e| e.to_string())?;
+        Ok(s)
+    };
+    let base_path = model(0.0)?;
+    let mut base = load(&base_path)?;
+    let mut base_twin = load(&base_path)?;
+    let info = base.info().clone();
+    print_machine(&info);
+
+    overhead(&registry)?;
+
+    let mut out = match &o.out {
+        Some(p) => Some(std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => None,
+    };
+    let mut rows = Vec::new();
+    for &busy in &o.busy {
+        let _spinner = busy.then(Spinner::start);
+        let condition = if busy { "busy core" } else { "idle" };
+        for name in &o.scenarios {
+            let (extra, threshold) = scenario(name).expect("checked in parse");
+            let (mut cand, truth) = if extra == 0.0 {
+                (None, None)
+            } else {
+                let mut c = load(&model(extra)?)?;
+                let t = calibrate(base.as_mut(), c.as_mut(), o.calibrate_s)?;
+                (Some(c), Some(t))
+            };
+            let n = if extra == 0.0 { o.aa } else { o.per_variant };
+            let mut counts = [0usize; 4];
+            let mut times = Vec::with_capacity(n);
+            for i in 0..n {
+                let config = CompareConfig {
+                    threshold,
+                    seed: 1000 + i as u64,
+                    max_time_s: o.max_time_s.unwrap_or(CompareConfig::default().max_time_s),
+                    ..CompareConfig::default()
+                };
+                let candidate: &mut dyn Session = match cand.as_mut() {
+                    Some(c) => c.as_mut(),
+                    // A/A: a second session of the same file, as a user comparing a build
+                    // with itself would have.
+                    None => base_twin.as_mut(),
+                };
+                let t = Instant::now();
+                let c = compare_sessions(base.as_mut(), candidate, &config, &mut NoProgress)
+                    .map_err(|e| e.to_string())?;
+                times.push(t.elapsed().as_secs_f64());
+                counts[match c.verdict {
+                    Verdict::Regression => 0,
+                    Verdict::NoChange => 1,
+                    Verdict::Improvement => 2,
+                    Verdict::Inconclusive => 3,
+                }] += 1;
+                if let Some(f) = out.as_mut() {
+                    use std::io::Write;
+                    let line = serde_json::json!({
+                        "condition": condition, "scenario": name, "i": i, "threshold": threshold,
+                        "verdict": c.verdict, "delta": c.relative_delta, "ci_low": c.ci_low, "ci_high": c.ci_high,
+                        "p_value": c.p_value, "pairs": c.pairs, "block_runs": c.block_runs, "looks": c.looks,
+                        "elapsed_s": c.elapsed_s,
+                    });
+                    let _ = writeln!(f, "{line}");
+                }
+                eprint!(
+                    "\r{condition} {name}: {}/{n}  R {} N {} I {} ?{}   ",
+                    i + 1,
+                    counts[0],
+                    counts[1],
+                    counts[2],
+                    counts[3]
+                );
+            }
+            eprintln!();
+            rows.push(Row {
+                condition,
+                name: name.clone(),
+                truth,
+                threshold,
+                n,
+                counts,
+                times,
+            });
+        }
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+fn inputs(declared: &[TensorInfo]) -> Result<Vec<Tensor>, String> {
+    mlgate_backends::inputs::synthetic_inputs(declared, &Default::default(), 0)
+}
+
+/// The true slowdown of a variant: one long interleaved run, read as the Hodges-Lehmann
+/// shift of p50 with its interval (no gate involved).
+fn calibrate(
+    base: &mut dyn Session,
+    cand: &mut dyn Session,
+    seconds: f64,
+) -> Result<(f64, f64, f64), String> {
+    let config = CompareConfig {
+        threshold: 0.0,
+        min_time_s: seconds,
+        max_time_s: seconds,
+        ..CompareConfig::default()
+    };
+    let c = compare_sessions(base, cand, &config, &mut NoProgress).map_err(|e| e.to_string())?;
+    eprintln!(
+        "true slowdown: {:+.2}% [{:+.2}%, {:+.2}%] ({} block pairs, {:.0} s)",
+        c.relative_delta * 100.0,
+        c.ci_low * 100.0,
+        c.ci_high * 100.0,
+        c.pairs,
+        c.elapsed_s
+    );
+    Ok((c.relative_delta, c.ci_low, c.ci_high))
+}
+
+/// A session whose inference does nothing: what is left of a timed call is the harness.
+struct NullSession {
+    info: SessionInfo,
+}
+
+impl Session for NullSession {
+    fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+    fn inputs(&self) -> &[TensorInfo] {
+        &[]
+    }
+    fn outputs(&self) -> &[TensorInfo] {
+        &[]
+    }
+    fn prepare(&mut self, _: &[Tensor]) -> mlgate_backends::Result<()> {
+        Ok(())
+    }
+    fn run_prepared(&mut self) -> mlgate_backends::Result<()> {
+        std::hint::black_box(());
+        Ok(())
+    }
+    fn take_outputs(&mut self) -> mlgate_backends::Result<Vec<Tensor>> {
+        Ok(Vec::new())
+    }
+}
+
+fn overhead(registry: &Registry) -> Result<(), String> {
+    let tiny = crate::workspace_root().join("target/bench-gate/tiny_mlp.onnx");
+    mlgate_ir::onnx::write_model(&tiny, &mlgate_ir::fixtures::tiny_mlp())
+        .map_err(|e| e.to_string())?;
+    let mut s = registry
+        .load(BackendKind::Tract, &tiny, &SessionOptions::default())
+        .map_err(|e| e.to_string())?;
+    let info = s.info().clone();
+    s.prepare(&inputs(s.inputs())?).map_err(|e| e.to_string())?;
+    let mut null = NullSession { info };
+    let n = harness_overhead_ns(&mut null, 1_000_000, 11).map_err(|e| e.to_string())?;
+    let t = harness_overhead_ns(s.as_mut(), 2_000, 51).map_err(|e| e.to_string())?;
+    println!("harness overhead per timed call (median of repeats, harness loop − bare loop on the same session):");
+    println!(
+        "  null session: {:.1} ns ({:.1} ns bare, {:.1} ns timed; {} × {} calls)",
+        n.overhead_ns, n.bare_ns_per_call, n.harness_ns_per_call, n.repeats, n.runs
+    );
+    println!(
+        "  tiny_mlp on tract: {:+.1} ns on {:.1} µs per call ({} × {} calls; noise dominates)",
+        t.overhead_ns,
+        t.bare_ns_per_call / 1e3,
+        t.repeats,
+        t.runs
+    );
+    Ok(())
+}
+
+fn print_machine(info: &SessionInfo) {
+    let f = mlgate_bench::Fingerprint::capture(info);
+    println!("machine: {}; load average {:?}", f.short(), f.load_average);
+}
+
+/// A thread spinning on a core for as long as it lives.
+struct Spinner {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spinner {
+    fn start() -> Spinner {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut x = 0u64;
+            while !s.load(Ordering::Relaxed) {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+        });
+        Spinner {
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+struct Row {
+    condition: &'static str,
+    name: String,
+    truth: Option<(f64, f64, f64)>,
+    threshold: f64,
+    n: usize,
+    counts: [usize; 4],
+    times: Vec<f64>,
+}
+
+/// Wilson score interval for k successes in n trials, 95%.
+fn wilson(k: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (k, n, z) = (k as f64, n as f64, 1.959964);
+    let p = k / n;
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "\n{:<10} {:<8} {:>22} {:>6} {:>5} {:>24} {:>8} {:>8} {:>8} {:>13}",
+        "load",
+        "pair",
+        "true slowdown [95% CI]",
+        "thr",
+        "n",
+        "regression [Wilson 95%]",
+        "no chg",
+        "improv",
+        "inconcl",
+        "s/cmp med/max"
+    );
+    for r in rows {
+        let truth = match r.truth {
+            Some((d, l, h)) => format!("{:+.1}% [{:+.1}, {:+.1}]", d * 100.0, l * 100.0, h * 100.0),
+            None => "0 (A/A)".into(),
+        };
+        let (lo, hi) = wilson(r.counts[0], r.n);
+        let pct = |k: usize| format!("{:.1}%", k as f64 / r.n.max(1) as f64 * 100.0);
+        let mut t = r.times.clone();
+        t.sort_by(f64::total_cmp);
+        let med = t.get(t.len() / 2).copied().unwrap_or(0.0);
+        println!(
+            "{:<10} {:<8} {:>22} {:>5.0}% {:>5} {:>24} {:>8} {:>8} {:>8} {:>6.1}/{:<6.1}",
+            r.condition,
+            r.name,
+            truth,
+            r.threshold * 100.0,
+            r.n,
+            format!(
+                "{} [{:.1}, {:.1}]",
+                pct(r.counts[0]),
+                lo * 100.0,
+                hi * 100.0
+            ),
+            pct(r.counts[1]),
+            pct(r.counts[2]),
+            pct(r.counts[3]),
+            med,
+            t.last().copied().unwrap_or(0.0)
+        );
+    }
+    println!("\nmethod: mlgate-bench compare_sessions at default settings (p50, α = 0.01, 95% CI) except the threshold shown; \
+              sessions loaded once per scenario, a fresh schedule seed per comparison; tract backend");
+}
