@@ -1,0 +1,205 @@
+//! The command history: an audit log of CLI invocations, separate from builds and
+//! benchmarks. Deleting history never touches a build or a result.
+
+use rusqlite::types::Value;
+use rusqlite::{params, Row};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{RegistryError, Result};
+use crate::Registry;
+
+/// An invocation to record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewCommand {
+    /// Subcommand path as typed: `import`, `tag create`, `baseline set`.
+    pub command: String,
+    /// Every argument after the program name.
+    pub args: Vec<String>,
+    pub exit_code: i32,
+    pub duration_ms: u64,
+    pub started_at: i64,
+    pub cwd: String,
+    /// Builds the command read or wrote.
+    pub build_ids: Vec<String>,
+}
+
+/// A recorded invocation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandEntry {
+    /// 16 hex digits.
+    pub id: String,
+    pub command: String,
+    pub args: Vec<String>,
+    pub exit_code: i32,
+    pub duration_ms: u64,
+    #[serde(with = "crate::time::rfc3339")]
+    pub started_at: i64,
+    pub cwd: String,
+    pub machine_id: String,
+    pub hostname: String,
+    pub build_ids: Vec<String>,
+}
+
+/// Which history entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    /// First word of the command (`baseline` matches `baseline set`), or the full path.
+    pub command: Option<String>,
+    /// Only entries that exited non-zero.
+    pub failed_only: bool,
+    pub since: Option<i64>,
+    /// Only entries that touched a build whose id starts with this.
+    pub build_id_prefix: Option<String>,
+    pub limit: Option<usize>,
+}
+
+fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<CommandEntry> {
+    let args: String = r.get(2)?;
+    let builds: Option<String> = r.get(9)?;
+    Ok(CommandEntry {
+        id: r.get(0)?,
+        command: r.get(1)?,
+        args: serde_json::from_str(&args).unwrap_or_default(),
+        exit_code: r.get(3)?,
+        duration_ms: r.get::<_, i64>(4)?.max(0) as u64,
+        started_at: r.get(5)?,
+        cwd: r.get(6)?,
+        machine_id: r.get(7)?,
+        hostname: r.get(8)?,
+        build_ids: builds
+            .map(|b| b.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+    })
+}
+
+const ENTRY_SELECT: &str = "SELECT h.id, h.command, h.args, h.exit_code, h.duration_ms, \
+    h.started_at, h.cwd, h.machine_id, h.hostname, \
+    (SELECT group_concat(build_id, ',') FROM command_builds c WHERE c.history_id = h.id) \
+    FROM command_history h";
+
+impl Registry {
+    /// Append one invocation. One short transaction: cheap enough to run after every command.
+    pub fn record_command(&mut self, cmd: &NewCommand) -> Result<String> {
+        let machine = self.machine.clone();
+        let mut h = Sha256::new();
+        h.update(cmd.started_at.to_le_bytes());
+        h.update(std::process::id().to_le_bytes());
+        h.update(machine.id.as_bytes());
+        h.update(crate::machine::random_hex(8).as_bytes());
+        let id = hex::encode(&h.finalize()[..8]);
+        let args = serde_json::to_string(&cmd.args).unwrap_or_else(|_| "[]".into());
+        let tx = self.write_tx()?;
+        tx.execute(
+            "INSERT INTO command_history (id, command, args, exit_code, duration_ms, \
+             started_at, cwd, machine_id, hostname) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                id,
+                cmd.command,
+                args,
+                cmd.exit_code,
+                cmd.duration_ms as i64,
+                cmd.started_at,
+                cmd.cwd,
+                machine.id,
+                machine.hostname
+            ],
+        )?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT OR IGNORE INTO command_builds (history_id, build_id) VALUES (?1, ?2)",
+            )?;
+            for b in &cmd.build_ids {
+                ins.execute(params![id, b])?;
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// History entries, newest first.
+    pub fn history(&self, f: &HistoryFilter) -> Result<Vec<CommandEntry>> {
+        let mut clauses: Vec<&str> = Vec::new();
+        let mut values: Vec<Value> = Vec::new();
+        if let Some(c) = &f.command {
+            clauses.push("(h.command = ? OR h.command LIKE ? ESCAPE '\\')");
+            values.push(Value::Text(c.clone()));
+            values.push(Value::Text(format!(
+                "{} %",
+                c.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )));
+        }
+        if f.failed_only {
+            clauses.push("h.exit_code <> 0");
+        }
+        if let Some(t) = f.since {
+            clauses.push("h.started_at >= ?");
+            values.push(Value::Integer(t));
+        }
+        if let Some(p) = &f.build_id_prefix {
+            let p = p.to_ascii_lowercase();
+            clauses.push(
+                "h.id IN (SELECT history_id FROM command_builds WHERE build_id >= ? AND build_id < ?)",
+            );
+            values.push(Value::Text(p.clone()));
+            values.push(Value::Text(format!("{p}g")));
+        }
+        let mut sql = ENTRY_SELECT.to_string();
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(" ORDER BY h.started_at DESC, h.rowid DESC");
+        if let Some(limit) = f.limit {
+            sql.push_str(" LIMIT ?");
+            values.push(Value::Integer(limit as i64));
+        }
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(values), entry_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Delete one entry by id or unique prefix (at least 4 characters). Returns its id.
+    pub fn delete_history(&mut self, reference: &str) -> Result<String> {
+        let p = reference.trim().to_ascii_lowercase();
+        if p.len() < 4 || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(RegistryError::invalid(
+                "history id",
+                reference,
+                "use at least 4 hex characters of an id shown by `mlgate history`",
+            ));
+        }
+        let tx = self.write_tx()?;
+        let ids: Vec<String> = tx
+            .prepare_cached(
+                "SELECT id FROM command_history WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 11",
+            )?
+            .query_map(params![p, format!("{p}g")], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        match ids.len() {
+            0 => Err(RegistryError::UnknownHistoryEntry(reference.to_string())),
+            1 => {
+                tx.execute("DELETE FROM command_history WHERE id = ?1", [&ids[0]])?;
+                tx.commit()?;
+                Ok(ids[0].clone())
+            }
+            _ => Err(RegistryError::AmbiguousHistoryEntry {
+                reference: reference.to_string(),
+                candidates: ids,
+            }),
+        }
+    }
+
+    /// Delete every history entry. Returns how many there were.
+    pub fn clear_history(&mut self) -> Result<u64> {
+        let tx = self.write_tx()?;
+        tx.execute("DELETE FROM command_builds", [])?;
+        let n = tx.execute("DELETE FROM command_history", [])?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+}
