@@ -54,6 +54,11 @@ fn inspect_json_is_a_versioned_envelope() {
         serde_json::json!([1, 784])
     );
     assert_eq!(v["model"]["param_count"], 784 * 256 + 256 + 256 * 10 + 10);
+    // The detected task rides along; adding it kept the schema at v1.
+    assert_eq!(v["task"]["task"], "tabular");
+    assert_eq!(v["task"]["confidence"], "medium");
+    assert_eq!(v["task"]["inputs"][0]["role"], "features");
+    assert!(v["task"]["warning"].as_str().unwrap().contains("--task"));
     // The global flag works before the subcommand too.
     let out2 = mlgate(&["--json", "inspect", "tiny_mlp.onnx"], &dir);
     assert_eq!(stdout(&out), stdout(&out2));

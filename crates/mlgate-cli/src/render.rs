@@ -17,7 +17,7 @@ pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -201,10 +201,178 @@ pub fn model_info(info: &ModelInfo) -> String {
     out
 }
 
+/// The detected task and why: `mlgate inspect`, and the commands that synthesise inputs.
+pub fn task_report(r: &mlgate::TaskReport) -> String {
+    let mut out = String::new();
+    let how = match r.source {
+        mlgate::TaskSource::Override => "set with --task".to_string(),
+        mlgate::TaskSource::Detected => format!("{} confidence", r.confidence),
+    };
+    let _ = writeln!(out, "\nTask: {} ({how})", r.task);
+    for line in &r.evidence {
+        let _ = writeln!(out, "  {line}");
+    }
+    let roles: Vec<String> = r
+        .inputs
+        .iter()
+        .map(|i| format!("{} = {}", i.name, i.role))
+        .collect();
+    if !roles.is_empty() {
+        let _ = writeln!(out, "  inputs: {}", roles.join(", "));
+    }
+    if let Some(w) = &r.warning {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
+
 /// comfy-table pads every line to the table width; trailing blanks only add noise in
 /// terminals and diffs.
 fn trim_lines(s: &str) -> String {
     s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+}
+
+/// The `mlgate doctor` view: host, then one row per runtime.
+pub fn doctor(d: &mlgate::runtime::Doctor) -> String {
+    let mut out = String::new();
+    let h = &d.host;
+    let mut head = table();
+    head.add_row(vec![
+        "CPU".to_string(),
+        h.cpu_model.clone().unwrap_or_else(|| "unknown".into()),
+    ]);
+    head.add_row(vec!["Cores".to_string(), h.logical_cores.to_string()]);
+    head.add_row(vec![
+        "OS".to_string(),
+        format!(
+            "{} {} ({})",
+            h.os,
+            h.kernel.clone().unwrap_or_default(),
+            h.arch
+        ),
+    ]);
+    head.add_row(vec![
+        "Governor".to_string(),
+        h.governor.clone().unwrap_or_else(|| "not readable".into()),
+    ]);
+    if let Some(m) = h.memory_bytes {
+        head.add_row(vec!["Memory".to_string(), bytes(m)]);
+    }
+    let _ = writeln!(out, "{}", trim_lines(&head.to_string()));
+    let _ = writeln!(out, "\nRuntimes");
+    let mut t = table();
+    t.set_header(vec![
+        "  backend",
+        "status",
+        "version",
+        "formats",
+        "library / what to do",
+    ]);
+    for r in &d.runtimes {
+        let formats: Vec<&str> = r.formats.iter().map(|f| f.name()).collect();
+        let detail = if r.available {
+            r.library
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "built in".into())
+        } else {
+            match (&r.install, &r.problem) {
+                (Some(cmd), _) => format!("install: {cmd}"),
+                (None, Some(p)) => p.clone(),
+                (None, None) => String::new(),
+            }
+        };
+        t.add_row(vec![
+            format!("  {}", r.backend),
+            if r.available { "found" } else { "missing" }.to_string(),
+            r.version.clone().unwrap_or_else(|| "-".into()),
+            formats.join(", "),
+            detail,
+        ]);
+    }
+    let _ = writeln!(out, "{}", trim_lines(&t.to_string()));
+    out
+}
+
+/// One line per installed runtime.
+pub fn installed(i: &mlgate::runtime::Installed) -> String {
+    format!(
+        "{} {} {} {} (sha256 {}…)",
+        i.runtime,
+        i.version,
+        if i.downloaded {
+            "installed at"
+        } else {
+            "already installed at"
+        },
+        i.path.display(),
+        &i.sha256[..i.sha256.len().min(12)]
+    )
+}
+
+fn tensor_rows(t: &mut Table, tensors: &[mlgate::runtime::TensorSummary]) {
+    for s in tensors {
+        let shape: Vec<String> = s.shape.iter().map(usize::to_string).collect();
+        let fmt = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into());
+        let mut bad = Vec::new();
+        if s.stats.nan_count > 0 {
+            bad.push(format!("{} NaN", s.stats.nan_count));
+        }
+        if s.stats.inf_count > 0 {
+            bad.push(format!("{} Inf", s.stats.inf_count));
+        }
+        t.add_row(vec![
+            format!("  {}", s.name),
+            s.dtype.clone(),
+            format!("[{}]", shape.join(", ")),
+            fmt(s.stats.min),
+            fmt(s.stats.max),
+            fmt(s.stats.mean),
+            fmt(s.stats.std),
+            bad.join(", "),
+        ]);
+    }
+}
+
+/// The `mlgate infer` view: what ran, inputs and outputs with summary statistics.
+pub fn infer(r: &mlgate::runtime::InferReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} on {}{} · {:.2} ms (one run, not a benchmark)",
+        r.model,
+        r.session.backend,
+        r.session
+            .runtime_version
+            .as_deref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default(),
+        r.run_ms
+    );
+    let _ = writeln!(out, "\nInputs ({})", r.input_source);
+    let mut t = table();
+    t.set_header(vec![
+        "  name", "dtype", "shape", "min", "max", "mean", "std", "",
+    ]);
+    tensor_rows(&mut t, &r.inputs);
+    let _ = writeln!(out, "{}", trim_lines(&t.to_string()));
+    for c in &r.input_choices {
+        let _ = writeln!(out, "  · {c}");
+    }
+    let _ = writeln!(out, "\nOutputs");
+    let mut t = table();
+    t.set_header(vec![
+        "  name", "dtype", "shape", "min", "max", "mean", "std", "",
+    ]);
+    tensor_rows(&mut t, &r.outputs);
+    let _ = writeln!(out, "{}", trim_lines(&t.to_string()));
+    if let Some(p) = &r.saved_outputs {
+        let _ = writeln!(out, "\nOutputs saved to {p}");
+    }
+    if let Some(p) = &r.saved_inputs {
+        let _ = writeln!(out, "Inputs saved to {p}");
+    }
+    out
 }
 
 #[cfg(test)]

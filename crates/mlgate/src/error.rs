@@ -14,6 +14,29 @@ pub enum ErrorKind {
 pub enum Error {
     #[error(transparent)]
     Model(#[from] mlgate_ir::IrError),
+    /// Synthetic inputs could not be made (an absurd dimension, a string input, a bad option).
+    #[error(transparent)]
+    Inputs(#[from] mlgate_tasks::TaskError),
+    /// The workspace: registry, artifacts, budget and config files.
+    #[error(transparent)]
+    Registry(#[from] mlgate_registry::RegistryError),
+    /// A value the user gave is not acceptable.
+    #[error("invalid {what} `{value}`: {hint}")]
+    Invalid {
+        what: &'static str,
+        value: String,
+        hint: String,
+    },
+    /// Benchmarks and comparisons (runtime, inputs, settings). Boxed: runtime errors carry
+    /// paths and messages, and every `Result` of the facade should stay small.
+    #[error(transparent)]
+    Bench(Box<mlgate_bench::BenchError>),
+    /// A runtime could not be found, installed, loaded or run. Boxed for the same reason.
+    #[error(transparent)]
+    Runtime(Box<mlgate_backends::BackendError>),
+    /// An `.npy`/`.npz` tensor file could not be read or written.
+    #[error(transparent)]
+    Tensor(mlgate_ir::tensor::TensorError),
 }
 
 impl Error {
@@ -21,7 +44,36 @@ impl Error {
         match self {
             Error::Model(mlgate_ir::IrError::Io { .. }) => ErrorKind::Environment,
             Error::Model(_) => ErrorKind::InvalidInput,
+            Error::Inputs(_) => ErrorKind::InvalidInput,
+            Error::Registry(e) if e.is_user_error() => ErrorKind::InvalidInput,
+            Error::Registry(_) => ErrorKind::Environment,
+            Error::Invalid { .. } => ErrorKind::InvalidInput,
+            Error::Bench(e) if e.is_user_error() => ErrorKind::InvalidInput,
+            Error::Bench(_) => ErrorKind::Environment,
+            // Every runtime failure is exit 2; the message says whether the model, the
+            // inputs or the installation is at fault.
+            Error::Runtime(_) => ErrorKind::InvalidInput,
+            Error::Tensor(mlgate_ir::tensor::TensorError::Io { .. }) => ErrorKind::Environment,
+            Error::Tensor(_) => ErrorKind::InvalidInput,
         }
+    }
+}
+
+impl Error {
+    pub(crate) fn runtime(e: mlgate_backends::BackendError) -> Self {
+        Error::Runtime(Box::new(e))
+    }
+}
+
+impl From<mlgate_backends::BackendError> for Error {
+    fn from(e: mlgate_backends::BackendError) -> Self {
+        Error::runtime(e)
+    }
+}
+
+impl From<mlgate_bench::BenchError> for Error {
+    fn from(e: mlgate_bench::BenchError) -> Self {
+        Error::Bench(Box::new(e))
     }
 }
 

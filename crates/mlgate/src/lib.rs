@@ -7,11 +7,20 @@
 //!
 //! Invariants: no terminal handling, no exit codes, no printing — that is the CLI's job.
 
+pub mod benchmark;
 mod error;
 pub mod report;
+pub mod runtime;
+pub mod workspace;
 
 pub use error::{Error, ErrorKind, Result};
 pub use mlgate_ir::{DType, Dim, FormatDetails, ModelFormat, ModelInfo, Quantization, TensorInfo};
+pub use mlgate_tasks::{
+    check_outputs, validate_outputs, Confidence, InputAssessment, InputRole, OutputCheckFailure,
+    OutputIssue, OutputIssueKind, OutputMode, SynthesisOptions, SynthesizedInputs, Task,
+    TaskReport, TaskSource,
+};
+pub use workspace::{Workspace, WorkspaceOptions};
 
 use std::path::Path;
 
@@ -19,4 +28,32 @@ use std::path::Path;
 /// op histogram, parameters, size and content hash. Never runs the model.
 pub fn inspect(path: &Path) -> Result<ModelInfo> {
     Ok(mlgate_ir::inspect(path)?)
+}
+
+/// What the model is for (vision, nlp, audio, tabular or unknown), how sure, and why. `task`
+/// is the user's `--task`, which wins when given. Never fails: a model it cannot make sense
+/// of is `unknown`, with a warning saying how to override.
+pub fn detect_task(info: &ModelInfo, path: &Path, task: Option<Task>) -> TaskReport {
+    mlgate_tasks::detect_with(info, path, task)
+}
+
+/// Seeded, task-aware inputs for one run of the model (images for vision models, token ids
+/// inside the vocabulary for nlp, waveforms for audio, ...), the same for every variant of
+/// the model. `SynthesizedInputs::choices` says what each input holds and why.
+pub fn synthesize_inputs(
+    info: &ModelInfo,
+    path: &Path,
+    options: &SynthesisOptions,
+) -> Result<SynthesizedInputs> {
+    Ok(mlgate_tasks::synthesize(info, path, options)?)
+}
+
+/// [`synthesize_inputs`] at every rung of the sequence ladder (one set for models without
+/// token inputs).
+pub fn synthesize_input_ladder(
+    info: &ModelInfo,
+    path: &Path,
+    options: &SynthesisOptions,
+) -> Result<Vec<SynthesizedInputs>> {
+    Ok(mlgate_tasks::synthesize_ladder(info, path, options)?)
 }

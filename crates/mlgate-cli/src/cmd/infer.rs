@@ -1,0 +1,78 @@
+use std::path::PathBuf;
+
+use crate::render;
+use crate::Outcome;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model file (.onnx, .tflite, .mlmodel) or .mlpackage directory.
+    pub model: PathBuf,
+    /// Inputs as .npz (arrays named as the model's inputs) or .npy for a single input.
+    /// Without it, inputs are synthesized from the model's task (seeded, reproducible).
+    #[arg(long, value_name = "FILE")]
+    pub inputs: Option<PathBuf>,
+    /// Runtime: tract, onnxruntime, litert, coreml (default: the first that runs the format).
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Write the outputs, named as the model names them, to this .npz.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write the inputs used to this .npz, to reproduce the run.
+    #[arg(long, value_name = "FILE")]
+    pub save_inputs: Option<PathBuf>,
+    /// Intra-op threads for the runtime.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Override the detected task: vision, nlp, audio, tabular.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Sequence length for token inputs.
+    #[arg(long)]
+    pub seq_len: Option<usize>,
+    /// Batch size for dynamic batch dims.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Seed for synthesized inputs.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+pub fn run(args: Args, json: bool, strict_output: bool) -> mlgate::Result<Outcome> {
+    let mut synthesis = mlgate::SynthesisOptions::default();
+    if let Some(s) = args.seed {
+        synthesis.seed = s;
+    }
+    if let Some(b) = args.batch {
+        synthesis.batch = b;
+    }
+    synthesis.seq_len = args.seq_len;
+    let task = args
+        .task
+        .as_deref()
+        .map(str::parse::<mlgate::Task>)
+        .transpose()?;
+    let report = mlgate::runtime::infer(&mlgate::runtime::InferRequest {
+        model: args.model,
+        inputs: args.inputs,
+        backend: args.backend,
+        threads: args.threads,
+        task,
+        synthesis,
+        save_inputs: args.save_inputs,
+        output: args.output,
+        strict_output,
+    })?;
+    if json {
+        render::print_json(&report);
+    } else {
+        print!("{}", render::infer(&report));
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(if report.output_check_failed {
+        Outcome::Regression
+    } else {
+        Outcome::Success
+    })
+}

@@ -1,0 +1,38 @@
+use crate::render;
+use crate::Outcome;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: RuntimeCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum RuntimeCommand {
+    /// Fetch the pinned runtime wheels with pip from PyPI and unpack their shared libraries
+    /// into mlgate's runtimes directory ($MLGATE_HOME/runtimes), verifying each sha256.
+    Install {
+        /// ort (ONNX Runtime 1.31.1), litert (LiteRT 2.3.0) or all.
+        #[arg(default_value = "all")]
+        runtime: String,
+    },
+}
+
+pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
+    match args.command {
+        RuntimeCommand::Install { runtime } => {
+            let installed = mlgate::runtime::install_runtimes(&runtime)?;
+            if json {
+                render::print_json(&serde_json::json!({
+                    "schema": "mlgate.runtime-install/v1",
+                    "installed": installed,
+                }));
+            } else {
+                for i in &installed {
+                    println!("{}", render::installed(i));
+                }
+            }
+            Ok(Outcome::Success)
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The workspace as the CLI sees it: which one (`--workspace`, `MLGATE_WORKSPACE`, or the
+//! nearest `.mlgate/`), opened once per process, created on the first write with a note on
+//! stderr, confirmation prompts that never wait on a non-terminal stdin, and the command
+//! history entry written at the end of `main`.
+
+use std::cell::RefCell;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Instant;
+
+use mlgate::workspace::{time, NewCommand};
+use mlgate::{Workspace, WorkspaceOptions};
+
+struct Session {
+    options: WorkspaceOptions,
+    started: Instant,
+    started_at: i64,
+    workspace: Option<Rc<Workspace>>,
+}
+
+thread_local! {
+    static SESSION: RefCell<Session> = RefCell::new(Session {
+        options: WorkspaceOptions::default(),
+        started: Instant::now(),
+        started_at: time::now_ms(),
+        workspace: None,
+    });
+}
+
+/// Called once by `main` with the global `--workspace` flag.
+pub fn configure(flag: Option<PathBuf>) {
+    SESSION.with(|s| {
+        let mut s = s.borrow_mut();
+        s.options = WorkspaceOptions::from_flag(flag);
+        s.started = Instant::now();
+        s.started_at = time::now_ms();
+    });
+}
+
+pub fn options() -> WorkspaceOptions {
+    SESSION.with(|s| s.borrow().options.clone())
+}
+
+fn cached() -> Option<Rc<Workspace>> {
+    SESSION.with(|s| s.borrow().workspace.clone())
+}
+
+fn keep(ws: Workspace) -> Rc<Workspace> {
+    let ws = Rc::new(ws);
+    SESSION.with(|s| s.borrow_mut().workspace = Some(ws.clone()));
+    ws
+}
+
+/// The workspace in force; an error (exit 2) when there is none.
+pub fn open() -> mlgate::Result<Rc<Workspace>> {
+    if let Some(ws) = cached() {
+        return Ok(ws);
+    }
+    Ok(keep(Workspace::open(&options())?))
+}
+
+/// The workspace in force, created in the current directory if there is none — saying so
+/// once, on stderr, so stdout stays clean for `--json`.
+pub fn open_for_write() -> mlgate::Result<Rc<Workspace>> {
+    if let Some(ws) = cached() {
+        return Ok(ws);
+    }
+    let (ws, created) = Workspace::open_or_create(&options())?;
+    if created {
+        eprintln!(
+            "note: created mlgate workspace {} (budget.toml and config.toml in it are meant \
+             to be committed)",
+            ws.dir().display()
+        );
+    }
+    Ok(keep(ws))
+}
+
+/// Keep a workspace opened by `init` for the history entry.
+pub fn adopt(ws: Workspace) -> Rc<Workspace> {
+    keep(ws)
+}
+
+/// Ask before doing something destructive. `yes` (`--yes`/`--force`) answers for scripts.
+/// On a non-terminal stdin (CI) this never waits: it refuses, naming the flag to pass.
+pub fn confirm(question: &str, yes: bool, flag: &str) -> mlgate::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(mlgate::Error::Invalid {
+            what: "confirmation for",
+            value: question.trim_end_matches('?').to_string(),
+            hint: format!("standard input is not a terminal, so mlgate cannot ask; pass {flag}"),
+        });
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    if stdin.lock().read_line(&mut line).is_err() {
+        return Ok(false);
+    }
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// Subcommands whose second word is part of the command's name in the history.
+const GROUPS: &[(&str, &[&str])] = &[
+    ("tag", &["create", "list", "delete"]),
+    ("baseline", &["set", "show", "unset", "history"]),
+    ("budget", &["set", "show", "clear", "validate"]),
+    ("history", &["delete", "clear"]),
+];
+
+/// The command path of an argument list: `tag create`, `import`, ...; global flags skipped.
+fn command_name(args: &[String]) -> String {
+    let mut words = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--workspace" {
+            it.next();
+            continue;
+        }
+        if a.starts_with('-') {
+            continue;
+        }
+        words.push(a.as_str());
+        if words.len() == 2 {
+            break;
+        }
+    }
+    match words.as_slice() {
+        [] => "mlgate".to_string(),
+        [first, second] => {
+            let sub = GROUPS
+                .iter()
+                .find(|(g, _)| g == first)
+                .is_some_and(|(_, subs)| subs.contains(second));
+            if sub {
+                format!("{first} {second}")
+            } else {
+                first.to_string()
+            }
+        }
+        [first, ..] => first.to_string(),
+    }
+}
+
+/// Append this invocation to the workspace's history. Never fails the command: a history
+/// that cannot be written is a warning. Without a workspace there is nothing to write to,
+/// and none is created for it.
+pub fn record_history(exit_code: u8) {
+    let (options, started, started_at) = SESSION.with(|s| {
+        let s = s.borrow();
+        (s.options.clone(), s.started, s.started_at)
+    });
+    let ws = match cached() {
+        Some(ws) => ws,
+        None => match options.locate() {
+            Ok(Some(dir)) if dir.join("registry.db").exists() => match Workspace::open(&options) {
+                Ok(ws) => Rc::new(ws),
+                Err(e) => {
+                    eprintln!("warning: could not record this command in the history: {e}");
+                    return;
+                }
+            },
+            _ => return,
+        },
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let entry = NewCommand {
+        command: command_name(&args),
+        args,
+        exit_code: exit_code as i32,
+        duration_ms: started.elapsed().as_millis() as u64,
+        started_at,
+        cwd: std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        build_ids: ws.touched_builds(),
+    };
+    if let Err(e) = ws.record_command(&entry) {
+        eprintln!("warning: could not record this command in the history: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(args: &[&str]) -> String {
+        command_name(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn command_names_skip_global_flags() {
+        assert_eq!(
+            name(&["--json", "tag", "create", "abcd", "x"]),
+            "tag create"
+        );
+        assert_eq!(
+            name(&["--workspace", "/w", "import", "--model", "m"]),
+            "import"
+        );
+        assert_eq!(name(&["log", "abcd1234"]), "log");
+        assert_eq!(name(&["baseline"]), "baseline");
+        assert_eq!(name(&[]), "mlgate");
+    }
+}

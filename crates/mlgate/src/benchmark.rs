@@ -1,0 +1,268 @@
+//! Benchmarks and A/B comparisons: `mlgate benchmark` and `mlgate compare`.
+//!
+//! The measuring is `mlgate-bench`'s; this module picks the runtime, makes the inputs and
+//! wraps results in versioned envelopes. Inputs come from the task-aware generator
+//! (`mlgate-tasks`) through [`synthesize_inputs`].
+
+use std::path::{Path, PathBuf};
+
+use mlgate_backends::{BackendKind, Registry, SessionOptions};
+use serde::{Deserialize, Serialize};
+
+pub use mlgate_bench::compare::{Analysis, Loaded, Side};
+pub use mlgate_bench::harness::{ColdStart, Settling, Throughput};
+pub use mlgate_bench::memory::write_timeline_jsonl;
+pub use mlgate_bench::{
+    BenchConfig, BenchmarkResult, CompareConfig, CompareResult, Comparison, Fingerprint, InputSet,
+    LatencySummary, Metric, NoProgress, PercentileEstimate, PhaseMemory, Progress, RunResult,
+    Stability, Status, TimelineSample, Verdict,
+};
+
+use crate::{Error, Result, SynthesisOptions, SynthesizedInputs, TensorInfo};
+
+/// Schema id of [`BenchmarkReport`].
+pub const BENCHMARK_SCHEMA: &str = "mlgate.benchmark/v1";
+/// Schema id of [`CompareReport`].
+pub const COMPARE_SCHEMA: &str = "mlgate.compare/v1";
+
+/// How to make inputs: the task override, sequence lengths (one benchmark per rung; none
+/// given: the task crate's ladder for token models) and batch size.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct InputSpec {
+    pub task: Option<String>,
+    pub seq_lens: Vec<usize>,
+    /// Value of batch-like dimensions; `None` → 1.
+    pub batch: Option<usize>,
+    pub seed: u64,
+}
+
+impl InputSpec {
+    fn synthesis_options(&self) -> Result<SynthesisOptions> {
+        let mut options = SynthesisOptions {
+            seed: self.seed,
+            ..SynthesisOptions::default()
+        };
+        if let Some(b) = self.batch {
+            options.batch = b.max(1);
+        }
+        if let Some(t) = &self.task {
+            options.task = Some(t.parse::<crate::Task>()?);
+        }
+        Ok(options)
+    }
+}
+
+/// Task-aware inputs for `model` (see `mlgate-tasks`): one set per sequence length asked
+/// for, else one per rung of the ladder for token models, else one `default` set. Seeded
+/// from the input names, so every variant of a model gets the same inputs.
+pub fn synthesize_inputs(model: &Path, spec: &InputSpec) -> Result<Vec<InputSet>> {
+    let info = crate::inspect(model)?;
+    let options = spec.synthesis_options()?;
+    let sets = if spec.seq_lens.is_empty() {
+        crate::synthesize_input_ladder(&info, model, &options)?
+    } else {
+        let mut sets = Vec::new();
+        for &len in &spec.seq_lens {
+            let mut rung = options.clone();
+            rung.seq_len = Some(len);
+            let set = crate::synthesize_inputs(&info, model, &rung)?;
+            if set.seq_len.is_none() {
+                return Err(Error::Invalid {
+                    what: "--seq-len",
+                    value: len.to_string(),
+                    hint: format!(
+                        "{} has no token inputs with a sequence length",
+                        model.display()
+                    ),
+                });
+            }
+            sets.push(set);
+        }
+        sets
+    };
+    Ok(sets.into_iter().map(input_set).collect())
+}
+
+fn input_set(s: SynthesizedInputs) -> InputSet {
+    let batch_size = s
+        .tensors
+        .first()
+        .and_then(|t| t.shape().first().copied())
+        .filter(|&b| b > 0)
+        .unwrap_or(1);
+    InputSet {
+        label: s
+            .seq_len
+            .map(|l| format!("seq_len={l}"))
+            .unwrap_or_else(|| "default".into()),
+        batch_size,
+        inputs: s.tensors,
+    }
+}
+
+/// The runtime to use: the named one, else the first that runs the model's format.
+pub fn resolve_backend(
+    registry: &Registry,
+    model: &Path,
+    name: Option<&str>,
+) -> Result<BackendKind> {
+    if let Some(n) = name {
+        return Ok(n
+            .parse::<BackendKind>()
+            .map_err(mlgate_bench::BenchError::from)?);
+    }
+    let format = mlgate_ir::detect_format(model)?.format();
+    registry
+        .for_format(format)
+        .first()
+        .map(|b| b.kind())
+        .ok_or_else(|| {
+            Error::from(mlgate_bench::BenchError::Config(format!(
+                "{}: no runtime in this build runs {} models",
+                model.display(),
+                format.name()
+            )))
+        })
+}
+
+fn session_options(threads: Option<usize>) -> SessionOptions {
+    SessionOptions {
+        intra_op_threads: threads,
+        ..SessionOptions::default()
+    }
+}
+
+/// What to benchmark and how.
+#[derive(Debug, Clone, Default)]
+pub struct BenchmarkRequest {
+    pub model: PathBuf,
+    /// Runtime name (`tract`, `onnxruntime`, `litert`, `coreml`); `None`: by format.
+    pub backend: Option<String>,
+    /// Intra-op threads; `None`: the runtime's default.
+    pub threads: Option<usize>,
+    pub inputs: InputSpec,
+    pub config: BenchConfig,
+}
+
+/// `mlgate benchmark --json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchmarkReport {
+    pub schema: String,
+    pub mlgate_version: String,
+    pub task: Option<String>,
+    pub result: BenchmarkResult,
+}
+
+/// Measures a model: cold start, memory, then latency per input set. See
+/// [`BenchConfig`] for the defaults and [`mlgate_bench::harness`] for the method.
+pub fn benchmark(
+    request: &BenchmarkRequest,
+    progress: &mut dyn Progress,
+) -> Result<BenchmarkReport> {
+    let registry = Registry::from_env();
+    let backend = resolve_backend(&registry, &request.model, request.backend.as_deref())?;
+    let sets = synthesize_inputs(&request.model, &request.inputs)?;
+    let result = mlgate_bench::benchmark_model(
+        &registry,
+        backend,
+        &request.model,
+        &session_options(request.threads),
+        &|_declared| Ok(sets.clone()),
+        &request.config,
+        progress,
+    )?;
+    Ok(BenchmarkReport {
+        schema: BENCHMARK_SCHEMA.to_string(),
+        mlgate_version: env!("CARGO_PKG_VERSION").to_string(),
+        task: request.inputs.task.clone(),
+        result,
+    })
+}
+
+/// What to compare and how.
+#[derive(Debug, Clone, Default)]
+pub struct CompareRequest {
+    pub baseline: PathBuf,
+    pub candidate: PathBuf,
+    pub backend: Option<String>,
+    pub threads: Option<usize>,
+    pub inputs: InputSpec,
+    pub config: CompareConfig,
+}
+
+/// `mlgate compare --json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CompareReport {
+    pub schema: String,
+    pub mlgate_version: String,
+    pub result: CompareResult,
+}
+
+/// Compares a candidate with a baseline on this machine, now (see
+/// [`mlgate_bench::compare`]). Both get the same synthesized inputs; with several sequence
+/// lengths, the first is used.
+pub fn compare(request: &CompareRequest, progress: &mut dyn Progress) -> Result<CompareReport> {
+    let registry = Registry::from_env();
+    let backend = resolve_backend(&registry, &request.baseline, request.backend.as_deref())?;
+    // Synthesized once, from the baseline: both sides run on exactly the same tensors.
+    let first = synthesize_inputs(&request.baseline, &request.inputs)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Invalid {
+            what: "model",
+            value: request.baseline.display().to_string(),
+            hint: "no inputs could be made for it".into(),
+        })?;
+    let options = session_options(request.threads);
+    let pair = mlgate_bench::ModelPair {
+        backend,
+        baseline: &request.baseline,
+        candidate: &request.candidate,
+        options: &options,
+    };
+    let make =
+        |_declared: &[TensorInfo]| -> std::result::Result<InputSet, String> { Ok(first.clone()) };
+    let result = mlgate_bench::compare_models(&registry, &pair, &make, &request.config, progress)?;
+    Ok(CompareReport {
+        schema: COMPARE_SCHEMA.to_string(),
+        mlgate_version: env!("CARGO_PKG_VERSION").to_string(),
+        result,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_input_set_per_sequence_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = mlgate_ir::fixtures::write_all(dir.path()).unwrap();
+        let nlp = &paths[2];
+        let spec = InputSpec {
+            seq_lens: vec![16, 64],
+            batch: Some(2),
+            ..InputSpec::default()
+        };
+        let sets = synthesize_inputs(nlp, &spec).unwrap();
+        assert_eq!(sets.len(), 2);
+        assert_eq!(sets[1].label, "seq_len=64");
+        assert_eq!(sets[1].inputs[0].shape(), &[2, 64]);
+        assert_eq!(sets[1].batch_size, 2);
+        // No lengths asked for: the ladder.
+        let ladder = synthesize_inputs(nlp, &InputSpec::default()).unwrap();
+        let labels: Vec<&str> = ladder.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["seq_len=16", "seq_len=64", "seq_len=128", "seq_len=256"]
+        );
+        // A vision model has no sequence length to set.
+        let cnn = &paths[0];
+        let err = synthesize_inputs(cnn, &spec).unwrap_err().to_string();
+        assert!(err.contains("--seq-len"), "{err}");
+        assert_eq!(
+            synthesize_inputs(cnn, &InputSpec::default()).unwrap()[0].label,
+            "default"
+        );
+    }
+}

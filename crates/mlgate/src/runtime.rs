@@ -1,0 +1,227 @@
+//! Runtimes: what is installed (`doctor`), installing the pinned libraries, and running a
+//! model once (`infer`) — how users debug "it converts but the output is wrong".
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use mlgate_backends::{
+    host, install, BackendKind, Registry, RuntimeConfig, SessionInfo, SessionOptions,
+};
+use mlgate_ir::tensor::{Tensor, TensorStats};
+use serde::{Deserialize, Serialize};
+
+use crate::{Dim, Error, ModelInfo, OutputMode, Result, SynthesisOptions, Task, TaskReport};
+
+pub use mlgate_backends::host::{Doctor, HostFingerprint};
+pub use mlgate_backends::install::Installed;
+pub use mlgate_backends::RuntimeStatus;
+
+/// Every runtime mlgate knows, with found/missing, library path, version and — for a
+/// missing one — the command that installs it; plus the host fingerprint.
+pub fn doctor() -> Doctor {
+    host::doctor(&Registry::from_env())
+}
+
+/// True when the embedded default (tract) can run ONNX models: `mlgate doctor` exits 0.
+pub fn default_backend_works(doctor: &Doctor) -> bool {
+    doctor
+        .runtimes
+        .iter()
+        .any(|r| r.backend == BackendKind::Tract && r.available)
+}
+
+/// Runtime names `install_runtimes` accepts.
+pub const INSTALLABLE: &[&str] = &["ort", "litert", "all"];
+
+/// Download the pinned wheels with pip from the package registry and unpack each runtime's
+/// shared library into mlgate's runtimes directory, verifying its sha256. `which` is `ort`,
+/// `litert` or `all`.
+pub fn install_runtimes(which: &str) -> Result<Vec<Installed>> {
+    let config = RuntimeConfig::from_env();
+    let names: Vec<&str> = match which.to_ascii_lowercase().as_str() {
+        "all" => vec!["ort", "litert"],
+        "ort" | "onnxruntime" => vec!["ort"],
+        "litert" | "tflite" => vec!["litert"],
+        _ => {
+            return Err(Error::Invalid {
+                what: "runtime",
+                value: which.to_string(),
+                hint: format!("choose one of {}", INSTALLABLE.join(", ")),
+            })
+        }
+    };
+    names
+        .into_iter()
+        .map(|n| Ok(install::install(install::package(n)?, &config)?))
+        .collect()
+}
+
+/// What `infer` runs and where it writes.
+#[derive(Debug, Clone, Default)]
+pub struct InferRequest {
+    pub model: PathBuf,
+    /// `.npz` (or `.npy` for a single input); synthesized from the model's task when absent.
+    pub inputs: Option<PathBuf>,
+    /// Runtime name (`tract`, `onnxruntime`, `litert`, `coreml`); default: the first that
+    /// runs the model's format.
+    pub backend: Option<String>,
+    pub threads: Option<usize>,
+    pub task: Option<Task>,
+    pub synthesis: SynthesisOptions,
+    /// Write the inputs used (synthesized or not) here as `.npz`, to reproduce the run.
+    pub save_inputs: Option<PathBuf>,
+    /// Write the outputs here as `.npz`, named as the model names them.
+    pub output: Option<PathBuf>,
+    /// Output problems (NaN, constant, shape) fail the run instead of warning.
+    pub strict_output: bool,
+}
+
+/// One tensor, summarised.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TensorSummary {
+    pub name: String,
+    pub dtype: String,
+    pub shape: Vec<usize>,
+    pub stats: TensorStats,
+}
+
+impl TensorSummary {
+    fn of(t: &Tensor) -> Self {
+        TensorSummary {
+            name: t.name().to_string(),
+            dtype: t.dtype().to_string(),
+            shape: t.shape().to_vec(),
+            stats: t.stats(),
+        }
+    }
+}
+
+/// `mlgate infer --json` (`mlgate.infer/v1`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InferReport {
+    pub schema: String,
+    pub model: String,
+    pub session: SessionInfo,
+    /// `file` or `synthesized`.
+    pub input_source: String,
+    /// What each synthesized input holds and why.
+    pub input_choices: Vec<String>,
+    pub task: Option<TaskReport>,
+    pub inputs: Vec<TensorSummary>,
+    pub outputs: Vec<TensorSummary>,
+    /// Wall time of the one inference, milliseconds (a first run: not a benchmark).
+    pub run_ms: f64,
+    /// Problems found in the outputs and inputs (NaN/Inf, constant outputs, shapes).
+    pub warnings: Vec<String>,
+    /// Set when `strict_output` was asked for and the outputs have problems.
+    pub output_check_failed: bool,
+    pub saved_inputs: Option<String>,
+    pub saved_outputs: Option<String>,
+}
+
+/// Schema id of [`InferReport`].
+pub const INFER_SCHEMA: &str = "mlgate.infer/v1";
+
+/// One inference on the given or synthesized inputs.
+pub fn infer(request: &InferRequest) -> Result<InferReport> {
+    let model = &request.model;
+    let info = crate::inspect(model)?;
+    let registry = Registry::from_env();
+    let kind = crate::benchmark::resolve_backend(&registry, model, request.backend.as_deref())?;
+
+    let mut warnings = Vec::new();
+    let (inputs, input_source, input_choices, task) = match &request.inputs {
+        Some(path) => {
+            let tensors = mlgate_ir::tensor::read_tensors(path).map_err(Error::Tensor)?;
+            (tensors, "file", Vec::new(), None)
+        }
+        None => {
+            let mut options = request.synthesis.clone();
+            if request.task.is_some() {
+                options.task = request.task;
+            }
+            let synth = crate::synthesize_inputs(&info, model, &options)?;
+            warnings.extend(synth.warnings.iter().cloned());
+            (
+                synth.tensors,
+                "synthesized",
+                synth.choices,
+                Some(synth.task),
+            )
+        }
+    };
+    if let Some(path) = &request.save_inputs {
+        mlgate_ir::tensor::write_npz(path, &inputs, true).map_err(Error::Tensor)?;
+    }
+
+    let options = SessionOptions {
+        intra_op_threads: request.threads,
+        ..SessionOptions::default()
+    };
+    let mut session = registry
+        .load(kind, model, &options)
+        .map_err(Error::runtime)?;
+    let started = std::time::Instant::now();
+    let outputs = session.run(&inputs).map_err(Error::runtime)?;
+    let run_ms = started.elapsed().as_secs_f64() * 1e3;
+
+    let dims = named_dims(&info, &inputs);
+    let mode = if request.strict_output {
+        OutputMode::Strict
+    } else {
+        OutputMode::Soft
+    };
+    let output_check_failed = match crate::validate_outputs(&info.outputs, &outputs, &dims, mode) {
+        Ok(soft) => {
+            warnings.extend(soft);
+            false
+        }
+        Err(failure) => {
+            warnings.extend(failure.issues.into_iter().map(|i| i.message));
+            true
+        }
+    };
+    if let Some(path) = &request.output {
+        mlgate_ir::tensor::write_npz(path, &outputs, true).map_err(Error::Tensor)?;
+    }
+    Ok(InferReport {
+        schema: INFER_SCHEMA.to_string(),
+        model: model.display().to_string(),
+        session: session.info().clone(),
+        input_source: input_source.to_string(),
+        input_choices,
+        task,
+        inputs: inputs.iter().map(TensorSummary::of).collect(),
+        outputs: outputs.iter().map(TensorSummary::of).collect(),
+        run_ms,
+        warnings,
+        output_check_failed,
+        saved_inputs: request
+            .save_inputs
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        saved_outputs: request.output.as_ref().map(|p| p.display().to_string()),
+    })
+}
+
+/// Values of the model's named dims in these inputs (`batch` → 1, `seq` → 128), so output
+/// shapes can be checked against the declaration.
+fn named_dims(info: &ModelInfo, inputs: &[Tensor]) -> BTreeMap<String, usize> {
+    let mut dims = BTreeMap::new();
+    for declared in &info.inputs {
+        let Some(tensor) = inputs.iter().find(|t| t.name() == declared.name) else {
+            continue;
+        };
+        for (dim, &value) in declared.shape.iter().flatten().zip(tensor.shape()) {
+            if let Dim::Symbolic(name) = dim {
+                dims.entry(name.clone()).or_insert(value);
+            }
+        }
+    }
+    dims
+}
+
+/// Where mlgate keeps installed runtimes (`$MLGATE_HOME/runtimes`).
+pub fn runtimes_dir() -> PathBuf {
+    RuntimeConfig::from_env().runtimes_dir()
+}

@@ -1,0 +1,285 @@
+//! `mlgate benchmark` and `mlgate compare` end to end on fixture models with short times:
+//! output shape, JSON envelopes and exit codes. Verdicts that depend on timing noise are not
+//! asserted, except the sure one: +300% compute is a regression at a 5% threshold.
+
+mod common;
+
+use std::path::Path;
+
+use common::{mlgate, stderr, stdout};
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(out))
+        .unwrap_or_else(|e| panic!("invalid JSON ({e}): {}", stdout(out)))
+}
+
+#[test]
+fn benchmark_table_and_json() {
+    let Some(dir) = common::testdata("fixtures") else {
+        return;
+    };
+    let out = mlgate(
+        &[
+            "benchmark",
+            "tiny_mlp.onnx",
+            "--min-time",
+            "0.3",
+            "--max-time",
+            "1",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for needle in [
+        "tiny_mlp.onnx on tract",
+        "cold start: load",
+        "p50",
+        "p99",
+        "throughput",
+        "outliers",
+        "machine:",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+
+    let timeline = tempfile::NamedTempFile::new().unwrap();
+    let t = timeline.path().to_str().unwrap();
+    let out = mlgate(
+        &[
+            "benchmark",
+            "tiny_mlp.onnx",
+            "--runs",
+            "50",
+            "--warmup",
+            "2",
+            "--json",
+            "--timeline",
+            t,
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["schema"], "mlgate.benchmark/v1");
+    let r = &v["result"];
+    assert_eq!(r["session"]["backend"], "tract");
+    assert!(r["environment"]["cores"].as_u64().unwrap() >= 1);
+    assert!(r["cold_start"]["load_ms"].as_f64().unwrap() > 0.0);
+    let run = &r["runs"][0];
+    assert_eq!(
+        run["samples_ns"].as_array().unwrap().len(),
+        50,
+        "exactly --runs samples, none dropped"
+    );
+    assert_eq!(run["summary"]["n"], 50);
+    let p99 = run["summary"]["percentiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["percentile"] == 99.0)
+        .unwrap();
+    assert_eq!(p99["sufficient"], false, "50 samples cannot bound p99");
+    assert!(p99["value_ms"].is_null());
+    let p50 = &run["summary"]["percentiles"][0];
+    assert!(
+        p50["value_ms"].as_f64().unwrap() > 0.0
+            && p50["ci_low_ms"].as_f64().unwrap() <= p50["value_ms"].as_f64().unwrap()
+    );
+    assert!(run["throughput"]["inferences_per_s"].as_f64().unwrap() > 0.0);
+    // The timeline is JSON Lines.
+    let lines = std::fs::read_to_string(timeline.path()).unwrap();
+    for line in lines.lines() {
+        let s: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(s["rss_bytes"].is_u64());
+    }
+}
+
+#[test]
+fn benchmark_per_sequence_length() {
+    let Some(dir) = common::testdata("fixtures") else {
+        return;
+    };
+    let out = mlgate(
+        &[
+            "benchmark",
+            "nlp_encoder.onnx",
+            "--seq-len",
+            "8,32",
+            "--runs",
+            "20",
+            "--task",
+            "nlp",
+            "--json",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["task"], "nlp");
+    let runs = v["result"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["label"], "seq_len=8");
+    assert_eq!(runs[1]["input_shapes"][0][1], serde_json::json!([1, 32]));
+}
+
+#[test]
+fn benchmark_errors_exit_2() {
+    let Some(dir) = common::testdata("fixtures") else {
+        return;
+    };
+    let out = mlgate(&["benchmark", "missing.onnx"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("missing.onnx"), "{}", stderr(&out));
+    let out = mlgate(&["benchmark", "tiny_mlp.onnx", "--backend", "nope"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown backend"), "{}", stderr(&out));
+    let out = mlgate(
+        &["benchmark", "tiny_mlp.onnx", "--min-time=-1", "--json"],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json(&out)["schema"], "mlgate.error/v1");
+    let out = mlgate(&["benchmark", "tiny_mlp.onnx", "--seq-len", "16"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no token inputs with a sequence length"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn write_cnn_pair(dir: &Path) -> (String, String) {
+    let base = dir.join("cnn.onnx");
+    let slow = dir.join("cnn_plus300.onnx");
+    mlgate_ir::onnx::write_model(&base, &mlgate_ir::fixtures::vision_cnn()).unwrap();
+    mlgate_ir::onnx::write_model(
+        &slow,
+        &mlgate_ir::fixtures::vision_cnn_with_extra_compute(3.0),
+    )
+    .unwrap();
+    (base.display().to_string(), slow.display().to_string())
+}
+
+#[test]
+fn compare_sure_regression_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, slow) = write_cnn_pair(dir.path());
+    let out = mlgate(
+        &[
+            "compare",
+            &base,
+            &slow,
+            "--threshold",
+            "5",
+            "--max-time",
+            "6",
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    for needle in [
+        "verdict: REGRESSION",
+        "p50 shift: +",
+        "CI [",
+        "p = ",
+        "reason:",
+        "baseline",
+        "candidate",
+        "n = ",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn compare_json_shape_and_a_a() {
+    let Some(dir) = common::testdata("fixtures") else {
+        return;
+    };
+    let out = mlgate(
+        &[
+            "compare",
+            "tiny_mlp.onnx",
+            "tiny_mlp.onnx",
+            "--max-time",
+            "2",
+            "--metric",
+            "p90",
+            "--json",
+        ],
+        &dir,
+    );
+    // A model against itself: any verdict but an error; which one depends on noise.
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "{}",
+        stderr(&out)
+    );
+    let v = json(&out);
+    assert_eq!(v["schema"], "mlgate.compare/v1");
+    let c = &v["result"]["comparison"];
+    assert_eq!(c["metric"], "p90");
+    assert!(["regression", "improvement", "no_change", "inconclusive"]
+        .contains(&c["verdict"].as_str().unwrap()));
+    assert!(c["reason"].as_str().unwrap().len() > 10);
+    let n = c["baseline"]["summary"]["n"].as_u64().unwrap();
+    assert_eq!(
+        c["baseline"]["samples_ns"].as_array().unwrap().len() as u64,
+        n
+    );
+    assert_eq!(
+        c["candidate"]["summary"]["n"].as_u64().unwrap(),
+        n,
+        "blocks are paired"
+    );
+    assert_eq!(out.status.code() == Some(1), c["verdict"] == "regression");
+}
+
+#[test]
+fn compare_errors_exit_2() {
+    let Some(dir) = common::testdata("fixtures") else {
+        return;
+    };
+    let out = mlgate(
+        &[
+            "compare",
+            "tiny_mlp.onnx",
+            "vision_cnn.onnx",
+            "--max-time",
+            "1",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot compare"), "{}", stderr(&out));
+    let out = mlgate(
+        &[
+            "compare",
+            "tiny_mlp.onnx",
+            "tiny_mlp.onnx",
+            "--metric",
+            "p42",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = mlgate(
+        &[
+            "compare",
+            "tiny_mlp.onnx",
+            "tiny_mlp.onnx",
+            "--threshold=-3",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("threshold"), "{}", stderr(&out));
+}
