@@ -283,3 +283,101 @@ fn compare_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("threshold"), "{}", stderr(&out));
 }
+
+#[test]
+fn benchmark_of_a_build_is_recorded_and_builds_compare_by_tag() {
+    let Some(dir) = common::testdata("fixtures") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join(".mlgate");
+    let ws = ws.to_str().unwrap();
+    let model = dir.join("tiny_mlp.onnx");
+    let out = mlgate(
+        &[
+            "--workspace",
+            ws,
+            "import",
+            "--model",
+            model.to_str().unwrap(),
+            "--target",
+            "tract_cpu",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id = json(&out)["build"]["id"]
+        .as_str()
+        .expect("build id")
+        .to_string();
+    let out = mlgate(
+        &["--workspace", ws, "tag", "create", &id[..8], "main-mlp"],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let out = mlgate(
+        &[
+            "--workspace",
+            ws,
+            "benchmark",
+            "main-mlp",
+            "--runs",
+            "20",
+            "--max-time",
+            "1",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("recorded benchmark #1"),
+        "{}",
+        stderr(&out)
+    );
+    let status = mlgate(&["--workspace", ws, "status", "--json"], tmp.path());
+    assert_eq!(json(&status)["benchmarks"], 1);
+
+    // A reference that is neither a file nor a build.
+    let out = mlgate(
+        &["--workspace", ws, "benchmark", "no-such-thing"],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no-such-thing"), "{}", stderr(&out));
+
+    let out = mlgate(
+        &[
+            "--workspace",
+            ws,
+            "compare",
+            "main-mlp",
+            model.to_str().unwrap(),
+            "--max-time",
+            "2",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    assert_eq!(json(&out)["schema"], "mlgate.compare/v1");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let Some(dir) = common::testdata("fixtures") else {
+        return;
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mlgate"))
+        .args(["inspect", "nlp_encoder.onnx", "--json"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before mlgate writes
+    let out = child.wait_with_output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

@@ -86,6 +86,7 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let json = cli.json;
     cmd::ws::configure(cli.workspace.clone());
@@ -127,4 +128,15 @@ fn main() -> ExitCode {
     // The command history records the real exit code; it never changes it.
     cmd::ws::record_history(code);
     ExitCode::from(code)
+}
+
+/// Rust ignores SIGPIPE, so `mlgate log | head` would make the next print panic. A command-
+/// line tool should end quietly when its reader goes away, as `cat` does.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

@@ -230,6 +230,52 @@ pub fn compare(request: &CompareRequest, progress: &mut dyn Progress) -> Result<
     })
 }
 
+/// Registry records for a benchmark, one per input set (sequence length), each with its raw
+/// samples, summary statistics, settings and environment: what `mlgate benchmark BUILD`
+/// stores against the build.
+pub fn benchmark_records(report: &BenchmarkReport) -> Vec<mlgate_registry::NewBenchmark> {
+    let result = &report.result;
+    result
+        .runs
+        .iter()
+        .map(|run| {
+            let samples_ms: Vec<f64> = run.samples_ns.iter().map(|&ns| ns as f64 / 1e6).collect();
+            let p = |q: f64| run.summary.percentile(q).and_then(|e| e.value_ms);
+            mlgate_registry::NewBenchmark {
+                backend: result.session.backend.name().to_string(),
+                p50_ms: p(50.0).unwrap_or(run.summary.mean_ms),
+                p95_ms: p(95.0),
+                memory_mb: run.memory.as_ref().map(|m| m.peak_rss_bytes as f64 / 1e6),
+                n: run.summary.n as u64,
+                samples_ms,
+                statistics: serde_json::json!({
+                    "summary": to_json(&run.summary),
+                    "stability": to_json(&run.stability),
+                    "throughput": to_json(&run.throughput),
+                    "cold_start": to_json(&result.cold_start),
+                    "stop_reason": run.stop_reason,
+                }),
+                settings: serde_json::json!({
+                    "input_set": run.label,
+                    "input_shapes": run.input_shapes,
+                    "config": to_json(&result.config),
+                    "session": to_json(&result.session),
+                    "task": report.task,
+                    "method": result.method,
+                }),
+                fingerprint: to_json(&result.environment),
+                created_at: None,
+            }
+        })
+        .collect()
+}
+
+/// Serializing the bench crate's plain types cannot fail; were it to, a `null` would hide
+/// a bug but lose no measurement (samples and percentiles are typed columns).
+fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,8 @@ use crate::Outcome;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model file (.onnx, .tflite, .mlmodel) or .mlpackage directory.
+    /// Model file (.onnx, .tflite, .mlmodel) or .mlpackage directory, or a build of the
+    /// workspace (tag, id or id prefix) — a build's results are recorded in the registry.
     pub model: PathBuf,
     /// Exactly N timed runs (the time limits still cap it). Default: adaptive, at least 64
     /// runs and 2 s, stopping once the p50's 95% interval is within ±1%.
@@ -67,8 +68,9 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
     if args.timeline.is_some() {
         config.timeline_interval_ms = Some(100);
     }
+    let (model, build) = crate::cmd::ws::model_or_build(&args.model)?;
     let request = BenchmarkRequest {
-        model: args.model.clone(),
+        model,
         backend: args.backend.clone(),
         threads: args.threads.map(|t| t as usize),
         inputs: InputSpec {
@@ -79,6 +81,17 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         config,
     };
     let report = with_progress(json, |p| mlgate::benchmark::benchmark(&request, p))?;
+    if let Some(build) = &build {
+        let ws = crate::cmd::ws::open()?;
+        for record in mlgate::benchmark::benchmark_records(&report) {
+            let id = ws.record_benchmark(&build.id, &record)?;
+            eprintln!(
+                "recorded benchmark #{id} for build {} ({})",
+                &build.id[..12.min(build.id.len())],
+                build.name
+            );
+        }
+    }
     if let Some(path) = &args.timeline {
         let file = std::fs::File::create(path).and_then(|f| {
             mlgate::benchmark::write_timeline_jsonl(

@@ -11,9 +11,9 @@ use crate::Outcome;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The reference model.
+    /// The reference model (file, or a build: tag, id or id prefix).
     pub baseline: PathBuf,
-    /// The model under test.
+    /// The model under test (file or build).
     pub candidate: PathBuf,
     /// Smallest relative slowdown, in percent, that counts as a regression (default 5).
     #[arg(long, value_name = "PCT")]
@@ -48,8 +48,8 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         config.min_time_s = config.min_time_s.min(s / 2.0);
     }
     let request = CompareRequest {
-        baseline: args.baseline.clone(),
-        candidate: args.candidate.clone(),
+        baseline: crate::cmd::ws::model_or_build(&args.baseline)?.0,
+        candidate: crate::cmd::ws::model_or_build(&args.candidate)?.0,
         backend: args.backend.clone(),
         threads: args.threads.map(|t| t as usize),
         inputs: InputSpec {

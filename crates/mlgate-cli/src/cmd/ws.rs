@@ -188,6 +188,31 @@ pub fn record_history(exit_code: u8) {
     }
 }
 
+/// A model named on the command line: an existing file or package, else a build of the
+/// workspace (tag, id, or id prefix), run from its verified artifact.
+pub fn model_or_build(
+    arg: &std::path::Path,
+) -> mlgate::Result<(PathBuf, Option<mlgate::workspace::Build>)> {
+    if arg.exists() {
+        return Ok((arg.to_path_buf(), None));
+    }
+    let reference = arg.to_string_lossy();
+    let Ok(ws) = open() else {
+        // No workspace: the argument can only have been meant as a file.
+        mlgate::inspect(arg)?;
+        return Ok((arg.to_path_buf(), None));
+    };
+    let build = ws
+        .resolve_build(&reference)
+        .map_err(|e| mlgate::Error::Invalid {
+            what: "model or build",
+            value: reference.to_string(),
+            hint: format!("it is neither a file nor a build of the workspace ({e})"),
+        })?;
+    let path = ws.model_path(&build)?;
+    Ok((path, Some(build)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
