@@ -21,7 +21,7 @@ Tasks:
   fuzz [SECONDS]        run every fuzz target for SECONDS (default 60); needs nightly + cargo-fuzz
   bench-gate [OPTS]     measure the A/B gate: false alarms and detection rates (--help)
   bench-registry [OPTS] seed 100,000 builds and benchmarks, time status/log/tree/tags (--help)
-  demo                  the main job on the embedded default: build fixtures, inspect one
+  demo                  the main job on tract: inspect, benchmark, and gate the slow CNN variant
   help                  this text
 ";
 
@@ -152,22 +152,42 @@ fn record_expectations() -> Result<(), String> {
         .arg(workspace_root().join("tests/expected/io.json")))
 }
 
+/// The main job on the embedded default (tract): inspect the CNN fixture, benchmark it, and
+/// gate its ~5% slower variant against it, which must come out as a regression (exit 1).
 fn demo() -> Result<(), String> {
     let dir = testdata_dir().join("fixtures");
     gen_models(Some(dir.clone()))?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo)
-        .current_dir(workspace_root())
-        .args([
-            "run",
-            "--quiet",
-            "--release",
-            "-p",
-            "mlgate-cli",
-            "--",
-            "inspect",
-        ])
-        .arg(dir.join("vision_cnn.onnx")))
+    run(Command::new(&cargo).current_dir(workspace_root()).args([
+        "build",
+        "--quiet",
+        "--release",
+        "-p",
+        "mlgate-cli",
+    ]))?;
+    let mlgate = workspace_root().join("target/release/mlgate");
+    let cnn = dir.join("vision_cnn.onnx");
+    let slow = dir.join("vision_cnn_slow.onnx");
+    run(Command::new(&mlgate).arg("inspect").arg(&cnn))?;
+    run(Command::new(&mlgate)
+        .args(["benchmark", "--backend", "tract"])
+        .arg(&cnn))?;
+    let status = Command::new(&mlgate)
+        .args(["compare", "--backend", "tract", "--threshold", "2"])
+        .arg(&cnn)
+        .arg(&slow)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", mlgate.display()))?;
+    match status.code() {
+        Some(1) => {
+            println!("\ndemo: the gate caught the ~5% slower variant (exit 1), as it should.");
+            Ok(())
+        }
+        Some(0) => {
+            Err("demo: the gate did not flag the slower variant; is the machine busy?".into())
+        }
+        _ => Err(format!("demo: compare failed ({status})")),
+    }
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {

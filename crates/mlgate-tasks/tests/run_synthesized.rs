@@ -179,3 +179,41 @@ fn silero_vad_runs_on_tract() {
     let issues = run(&registry, BackendKind::Tract, &model, &sets);
     assert!(issues.is_empty(), "{issues:#?}");
 }
+
+/// Issue #3's bar: every ONNX fixture gives the same outputs on tract and ONNX Runtime,
+/// within 1e-4 relative L2, on the task-aware inputs (every rung of the NLP ladder).
+#[test]
+fn fixtures_agree_between_tract_and_onnxruntime() {
+    let (_dir, fixtures) = common::fixtures();
+    let registry = Registry::from_env();
+    let Some(ort) = ort(&registry) else { return };
+    let mut compared = 0;
+    for f in mlgate_ir::fixtures::ALL {
+        let model = fixtures.join(f.file_name);
+        let (_, sets) = sets_for(&model);
+        let mut tract = registry
+            .load(BackendKind::Tract, &model, &SessionOptions::default())
+            .unwrap();
+        let mut onnxruntime = registry
+            .load(ort, &model, &SessionOptions::default())
+            .unwrap();
+        for set in &sets {
+            let a = tract.run(&set.tensors).unwrap();
+            let b = onnxruntime.run(&set.tensors).unwrap();
+            assert_eq!(a.len(), b.len(), "{}", f.file_name);
+            for (x, y) in a.iter().zip(&b) {
+                let l2 = mlgate_backends::inputs::relative_l2(x, y)
+                    .unwrap_or_else(|| panic!("{}: {} is not comparable", f.file_name, x.name()));
+                assert!(
+                    l2 < 1e-4,
+                    "{} {} (seq {:?}): tract and onnxruntime differ by relative L2 {l2:e}",
+                    f.file_name,
+                    x.name(),
+                    set.seq_len
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 8, "compared only {compared} outputs");
+}
