@@ -40,23 +40,6 @@ fn read_trimmed(path: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn cpu_model() -> Option<String> {
-    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    text.lines()
-        .find(|l| {
-            l.starts_with("model name") || l.starts_with("Model") || l.starts_with("Hardware")
-        })
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, v)| v.trim().to_string())
-}
-
-fn os_release() -> Option<String> {
-    let text = std::fs::read_to_string("/etc/os-release").ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-        .map(|v| v.trim_matches('"').to_string())
-}
-
 /// Resolves HEAD of the repository containing `start` without running git: follows a
 /// `.git` file (worktrees), a symbolic ref, loose refs and `packed-refs`.
 pub fn git_commit(start: &Path) -> Option<String> {
@@ -120,11 +103,12 @@ fn is_hash(s: &str) -> bool {
 impl Fingerprint {
     /// The fingerprint of this machine for a measurement on `session`.
     pub fn capture(session: &SessionInfo) -> Fingerprint {
+        // The machine facts come from the backends' host fingerprint (what `doctor` shows);
+        // this adds what matters for one measurement: affinity, load, session, commit.
+        let host = mlgate_backends::host::HostFingerprint::detect();
         Fingerprint {
-            cpu_model: cpu_model(),
-            cores: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            cpu_model: host.cpu_model,
+            cores: host.logical_cores,
             affinity: std::fs::read_to_string("/proc/self/status")
                 .ok()
                 .and_then(|t| {
@@ -132,11 +116,11 @@ impl Fingerprint {
                         .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
                         .map(|v| v.trim().to_string())
                 }),
-            governor: read_trimmed("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+            governor: host.governor,
             os: std::env::consts::OS.to_string(),
-            os_release: os_release(),
-            kernel: read_trimmed("/proc/sys/kernel/osrelease"),
-            arch: std::env::consts::ARCH.to_string(),
+            os_release: Some(host.os),
+            kernel: host.kernel,
+            arch: host.arch,
             load_average: read_trimmed("/proc/loadavg")
                 .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok())),
             backend: session.backend.name().to_string(),

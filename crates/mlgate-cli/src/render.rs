@@ -2,8 +2,10 @@
 
 use std::fmt::Write;
 
-use comfy_table::{presets, CellAlignment, ColumnConstraint, Table, Width};
+use comfy_table::{CellAlignment, ColumnConstraint, Table, Width};
 use mlgate::{FormatDetails, ModelInfo, TensorInfo};
+
+use crate::cmd::view;
 
 pub fn print_json<T: serde::Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
@@ -43,14 +45,8 @@ pub fn bytes(n: u64) -> String {
     format!("{value:.2} {unit}")
 }
 
-fn table() -> Table {
-    let mut t = Table::new();
-    t.load_style(presets::NOTHING);
-    t
-}
-
 fn tensor_table(tensors: &[TensorInfo]) -> Table {
-    let mut t = table();
+    let mut t = view::table(&[]);
     t.set_header(vec!["  name", "dtype", "shape", "quantization"]);
     let any_quant = tensors.iter().any(|t| t.quantization.is_some());
     for tensor in tensors {
@@ -124,7 +120,7 @@ fn format_line(info: &ModelInfo) -> String {
 /// The `mlgate inspect` view.
 pub fn model_info(info: &ModelInfo) -> String {
     let mut out = String::new();
-    let mut head = table();
+    let mut head = view::table(&[]);
     head.add_row(vec!["Model".to_string(), info.path.clone()]);
     head.add_row(vec!["Format".to_string(), format_line(info)]);
     if let Some(p) = &info.producer {
@@ -163,20 +159,12 @@ pub fn model_info(info: &ModelInfo) -> String {
     if let Some(c) = head.column_mut(0) {
         c.set_cell_alignment(CellAlignment::Left);
     }
-    let _ = writeln!(out, "{}", trim_lines(&head.to_string()));
+    let _ = writeln!(out, "{}", view::render(&head));
 
     let _ = writeln!(out, "\nInputs ({})", info.inputs.len());
-    let _ = writeln!(
-        out,
-        "{}",
-        trim_lines(&tensor_table(&info.inputs).to_string())
-    );
+    let _ = writeln!(out, "{}", view::render(&tensor_table(&info.inputs)));
     let _ = writeln!(out, "\nOutputs ({})", info.outputs.len());
-    let _ = writeln!(
-        out,
-        "{}",
-        trim_lines(&tensor_table(&info.outputs).to_string())
-    );
+    let _ = writeln!(out, "{}", view::render(&tensor_table(&info.outputs)));
 
     const TOP: usize = 10;
     let _ = writeln!(
@@ -190,14 +178,14 @@ pub fn model_info(info: &ModelInfo) -> String {
             String::new()
         }
     );
-    let mut ops = table();
+    let mut ops = view::table(&[]);
     for (name, n) in info.top_ops(TOP) {
         ops.add_row(vec![format!("  {name}"), count(n)]);
     }
     if let Some(c) = ops.column_mut(1) {
         c.set_cell_alignment(CellAlignment::Right);
     }
-    let _ = writeln!(out, "{}", trim_lines(&ops.to_string()));
+    let _ = writeln!(out, "{}", view::render(&ops));
     out
 }
 
@@ -226,17 +214,11 @@ pub fn task_report(r: &mlgate::TaskReport) -> String {
     out
 }
 
-/// comfy-table pads every line to the table width; trailing blanks only add noise in
-/// terminals and diffs.
-fn trim_lines(s: &str) -> String {
-    s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
-}
-
 /// The `mlgate doctor` view: host, then one row per runtime.
 pub fn doctor(d: &mlgate::runtime::Doctor) -> String {
     let mut out = String::new();
     let h = &d.host;
-    let mut head = table();
+    let mut head = view::table(&[]);
     head.add_row(vec![
         "CPU".to_string(),
         h.cpu_model.clone().unwrap_or_else(|| "unknown".into()),
@@ -258,9 +240,9 @@ pub fn doctor(d: &mlgate::runtime::Doctor) -> String {
     if let Some(m) = h.memory_bytes {
         head.add_row(vec!["Memory".to_string(), bytes(m)]);
     }
-    let _ = writeln!(out, "{}", trim_lines(&head.to_string()));
+    let _ = writeln!(out, "{}", view::render(&head));
     let _ = writeln!(out, "\nRuntimes");
-    let mut t = table();
+    let mut t = view::table(&[]);
     t.set_header(vec![
         "  backend",
         "status",
@@ -290,7 +272,7 @@ pub fn doctor(d: &mlgate::runtime::Doctor) -> String {
             detail,
         ]);
     }
-    let _ = writeln!(out, "{}", trim_lines(&t.to_string()));
+    let _ = writeln!(out, "{}", view::render(&t));
     out
 }
 
@@ -350,22 +332,22 @@ pub fn infer(r: &mlgate::runtime::InferReport) -> String {
         r.run_ms
     );
     let _ = writeln!(out, "\nInputs ({})", r.input_source);
-    let mut t = table();
+    let mut t = view::table(&[]);
     t.set_header(vec![
         "  name", "dtype", "shape", "min", "max", "mean", "std", "",
     ]);
     tensor_rows(&mut t, &r.inputs);
-    let _ = writeln!(out, "{}", trim_lines(&t.to_string()));
+    let _ = writeln!(out, "{}", view::render(&t));
     for c in &r.input_choices {
         let _ = writeln!(out, "  · {c}");
     }
     let _ = writeln!(out, "\nOutputs");
-    let mut t = table();
+    let mut t = view::table(&[]);
     t.set_header(vec![
         "  name", "dtype", "shape", "min", "max", "mean", "std", "",
     ]);
     tensor_rows(&mut t, &r.outputs);
-    let _ = writeln!(out, "{}", trim_lines(&t.to_string()));
+    let _ = writeln!(out, "{}", view::render(&t));
     if let Some(p) = &r.saved_outputs {
         let _ = writeln!(out, "\nOutputs saved to {p}");
     }

@@ -87,7 +87,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             let id = ws.record_benchmark(&build.id, &record)?;
             eprintln!(
                 "recorded benchmark #{id} for build {} ({})",
-                &build.id[..12.min(build.id.len())],
+                crate::cmd::view::short(&build.id),
                 build.name
             );
         }
