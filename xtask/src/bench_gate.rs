@@ -176,7 +176,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             for i in 0..n {
                 let config = CompareConfig {
                     threshold,
-                    seed: 1000 + i as u64,
+                    seed: Some(1000 + i as u64),
                     max_time_s: o.max_time_s.unwrap_or(CompareConfig::default().max_time_s),
                     ..CompareConfig::default()
                 };

@@ -22,19 +22,24 @@
 //!   bootstrap distribution. A tail percentile is only gated once each side has the samples
 //!   to bound it (132 for p95, 662 for p99); before that the verdict is inconclusive.
 //!
-//! Looks at the data are few and spaced geometrically (at the minimum time, then ×1.5), so
-//! stopping early does not buy false alarms.
+//! Looks at the data are few and spaced geometrically (at the minimum time, then ×1.5 up to
+//! the budget). Every look is a chance to stop on a fluke, so α is spent across them: each
+//! look tests at `α / K`, where K is the number of looks the schedule can take (a Bonferroni
+//! split; conservative, and the whole comparison's false-alarm rate stays ≤ α).
+//!
+//! Every comparison draws a fresh seed (recorded in the result; `seed` replays a run's
+//! schedule and bootstrap exactly), so no fixed first-position imbalance repeats from run to
+//! run. The seed also decides which side is loaded, bound and warmed first.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mlgate_backends::{BackendKind, Registry, Session, SessionInfo, SessionOptions};
-use mlgate_ir::TensorInfo;
 use serde::{Deserialize, Serialize};
 
 use crate::fingerprint::Fingerprint;
-use crate::harness::{load_session, InputSet};
+use crate::harness::InputSet;
 use crate::hypothesis::{
     block_bootstrap_ratio, hodges_lehmann_one_sample, metric_of, wilcoxon_signed_rank,
 };
@@ -63,8 +68,9 @@ pub struct CompareConfig {
     /// No verdict before this many block pairs.
     pub min_pairs: usize,
     pub bootstrap_resamples: usize,
-    /// Seeds the AB/BA schedule and the bootstrap.
-    pub seed: u64,
+    /// Seeds the load order, the AB/BA schedule and the bootstrap. `None`: a fresh seed per
+    /// comparison (recorded in [`Comparison::seed`], so any run can be replayed).
+    pub seed: Option<u64>,
 }
 
 impl Default for CompareConfig {
@@ -82,12 +88,50 @@ impl Default for CompareConfig {
             min_block_runs: 3,
             min_pairs: 10,
             bootstrap_resamples: 4000,
-            seed: 0xAB_BA,
+            seed: None,
         }
     }
 }
 
+/// A seed nobody chose: the standard library's per-process random hash keys (from the OS)
+/// mixed with the clock, so two comparisons in one process differ too.
+pub fn fresh_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
 impl CompareConfig {
+    /// The seed of this comparison: the configured one, else a fresh one.
+    pub fn seed_or_fresh(&self) -> u64 {
+        self.seed.unwrap_or_else(fresh_seed)
+    }
+
+    /// Looks the schedule can take: the first at `min_time_s`, then every ×1.5, and the
+    /// last at `max_time_s`. The significance level of one look is `alpha / planned_looks`.
+    pub fn planned_looks(&self) -> usize {
+        let max = self.max_time_s.max(0.0);
+        let mut t = self.min_time_s.min(max);
+        let mut looks = 1;
+        // At least one block pair separates looks; the cap guards absurd settings.
+        while t < max && looks < 64 {
+            t = if t <= 0.0 { max } else { (t * 1.5).min(max) };
+            looks += 1;
+        }
+        looks
+    }
+
+    /// The significance level each look tests at (see [`CompareConfig::planned_looks`]).
+    pub fn alpha_per_look(&self) -> f64 {
+        self.alpha / self.planned_looks() as f64
+    }
+
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(BenchError::Config(m));
         if !(self.threshold.is_finite() && self.threshold >= 0.0) {
@@ -175,6 +219,10 @@ pub struct Comparison {
     /// `metric(candidate)/metric(baseline) − 1` over all samples, for reference.
     pub observed_delta: Option<f64>,
     pub p_value: f64,
+    /// The level `p_value` was tested at: `alpha` split across the planned looks.
+    pub alpha_per_look: f64,
+    /// The seed of the load order, schedule and bootstrap; pass it back to replay the run.
+    pub seed: u64,
     /// The test and interval method, in words.
     pub method: String,
     /// Block pairs measured, runs per block, looks taken.
@@ -299,7 +347,8 @@ pub fn analyze(
         }
     };
     let t = config.threshold;
-    let significant = p < config.alpha;
+    let alpha = config.alpha_per_look();
+    let significant = p < alpha;
     let ci = format!(
         "{:.0}% CI [{}, {}]",
         config.confidence * 100.0,
@@ -307,9 +356,10 @@ pub fn analyze(
         pct(high)
     );
     let sig = format!(
-        "p = {p:.2e} {} α = {}",
+        "p = {p:.2e} {} {alpha:.2e} (α = {} over {} looks)",
         if significant { "<" } else { "≥" },
-        config.alpha
+        config.alpha,
+        config.planned_looks()
     );
     let (verdict, reason) = if low > t && significant {
         (
@@ -378,6 +428,55 @@ pub fn analyze(
     }
 }
 
+/// Judges two stored series measured separately (`--use-cached`), with the same double gate
+/// as [`analyze`]. Each side's runs, in run order, are cut into the same number of
+/// contiguous blocks (every run kept; a last block takes the remainder) and blocks are
+/// paired by position, so a block's internal correlation stays inside it. One look: the
+/// series are complete. Unlike an interleaved run, drift between the two sessions does
+/// not cancel, which the method says.
+pub fn analyze_stored(
+    baseline_ms: &[f64],
+    candidate_ms: &[f64],
+    config: &CompareConfig,
+    seed: u64,
+) -> (Analysis, usize, usize) {
+    let single_look = CompareConfig {
+        min_time_s: config.max_time_s,
+        ..config.clone()
+    };
+    let shortest = baseline_ms.len().min(candidate_ms.len());
+    let pairs = (shortest / config.min_block_runs.max(1)).min(60);
+    let cut = |v: &[f64]| -> Vec<Vec<f64>> {
+        if pairs == 0 {
+            return Vec::new();
+        }
+        let size = v.len() / pairs;
+        (0..pairs)
+            .map(|k| {
+                let end = if k + 1 == pairs {
+                    v.len()
+                } else {
+                    (k + 1) * size
+                };
+                v[k * size..end].to_vec()
+            })
+            .collect()
+    };
+    let mut an = analyze(&cut(baseline_ms), &cut(candidate_ms), &single_look, seed);
+    if !an.method.is_empty() {
+        an.method = format!(
+            "stored series cut into {pairs} contiguous blocks per side, paired by position \
+             (not interleaved: drift between the two sessions does not cancel); {}",
+            an.method
+        );
+    }
+    (an, pairs, shortest / pairs.max(1))
+}
+
+/// Seed streams for the order decisions, so they do not reuse the schedule's coins.
+const WARM_ORDER: u64 = 0x5741_524D;
+const LOAD_ORDER: u64 = 0x4C4F_4144;
+
 fn warm(session: &mut dyn Session, config: &CompareConfig, max: Duration) -> Result<Vec<u64>> {
     let start = Instant::now();
     let mut out = Vec::with_capacity(config.warmup_runs as usize + 64);
@@ -414,6 +513,7 @@ pub fn compare_sessions(
     progress: &mut dyn Progress,
 ) -> Result<Comparison> {
     config.validate()?;
+    let seed = config.seed_or_fresh();
     let wall = Instant::now();
     let max_time = Duration::from_secs_f64(config.max_time_s);
     // Warm both, each with at most a quarter of the budget.
@@ -425,8 +525,15 @@ pub fn compare_sessions(
         runs: 0,
         rel_half_width: None,
     });
-    let warm_a = warm(baseline, config, max_time / 4)?;
-    let warm_b = warm(candidate, config, max_time / 4)?;
+    // Which side warms first is the seed's choice too: warming is where caches and the
+    // allocator settle, and the first side must not always be the same one.
+    let (warm_a, warm_b) = if Rng::new(seed ^ WARM_ORDER).coin() {
+        let a = warm(baseline, config, max_time / 4)?;
+        (a, warm(candidate, config, max_time / 4)?)
+    } else {
+        let b = warm(candidate, config, max_time / 4)?;
+        (warm(baseline, config, max_time / 4)?, b)
+    };
     let typical_ns = stats::median(
         &stats::to_ms(&warm_a)
             .into_iter()
@@ -436,7 +543,7 @@ pub fn compare_sessions(
     let block_runs = ((config.block_time_s * 1e9 / typical_ns.max(1.0)).ceil() as usize)
         .clamp(config.min_block_runs, 10_000);
 
-    let mut rng = Rng::new(config.seed);
+    let mut rng = Rng::new(seed);
     let mut blocks_a: Vec<Vec<u64>> = Vec::new();
     let mut blocks_b: Vec<Vec<u64>> = Vec::new();
     let mut schedule = String::new();
@@ -469,12 +576,7 @@ pub fn compare_sessions(
             let ms = |blocks: &[Vec<u64>]| -> Vec<Vec<f64>> {
                 blocks.iter().map(|b| stats::to_ms(b)).collect()
             };
-            let an = analyze(
-                &ms(&blocks_a),
-                &ms(&blocks_b),
-                config,
-                config.seed ^ looks as u64,
-            );
+            let an = analyze(&ms(&blocks_a), &ms(&blocks_b), config, seed ^ looks as u64);
             if an.verdict != Verdict::Inconclusive || out_of_time {
                 break an;
             }
@@ -504,7 +606,7 @@ pub fn compare_sessions(
     let side = |blocks: &[Vec<u64>], warmup: Vec<u64>| -> Side {
         let samples: Vec<u64> = blocks.concat();
         let values = stats::to_ms(&samples);
-        let summary = stats::summarize(&values, config.confidence, config.seed);
+        let summary = stats::summarize(&values, config.confidence, seed);
         let metric_ms = match config.metric.percentile() {
             Some(p) => summary.percentile(p).and_then(|e| e.value_ms),
             None => Some(summary.mean_ms),
@@ -543,6 +645,8 @@ pub fn compare_sessions(
         ci_high: analysis.ci_high,
         observed_delta,
         p_value: analysis.p_value,
+        alpha_per_look: config.alpha_per_look(),
+        seed,
         method: format!(
             "interleaved randomized AB/BA blocks of {block_runs} runs; {}",
             analysis.method
@@ -564,8 +668,17 @@ pub struct Loaded {
     pub model: PathBuf,
     pub session: SessionInfo,
     pub load_ms: f64,
-    pub load_memory: Option<PhaseMemory>,
+    /// Peak memory of this model on its own: load, input binding and the first
+    /// [`MEMORY_RUNS`] inferences (see [`compare_models`] for how the two sides are kept
+    /// apart in one process).
+    pub memory: Option<PhaseMemory>,
+    /// 1 when this side was loaded first, 2 when second.
+    pub load_position: u8,
 }
+
+/// Inferences inside each side's memory phase: the first run allocates the runtime's
+/// working buffers, a few more catch buffers that grow lazily.
+pub const MEMORY_RUNS: usize = 3;
 
 /// `mlgate compare`: both models, the settings, the machine and the verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -588,12 +701,19 @@ pub struct ModelPair<'a> {
     pub options: &'a SessionOptions,
 }
 
-/// Loads both models on `pair.backend`, binds the same inputs (made from the baseline's
-/// declared inputs) to both, and compares them.
+/// Loads both models on `pair.backend`, binds the same inputs to both, and compares them.
+///
+/// Memory, each side on its own although both live in this process: the sides are loaded
+/// one after the other, in an order drawn from the seed. Before each, freed heap is handed
+/// back to the OS (`malloc_trim`, glibc) so the second cannot reuse pages the first freed,
+/// and `VmHWM` is reset; the side's figure is its peak over the process's RSS just before
+/// it was loaded, through load, input binding and [`MEMORY_RUNS`] inferences. The other
+/// model's resident memory is in "before" and so not in the delta. A primer load of the
+/// baseline, dropped before either measured load, takes the process's one-time costs.
 pub fn compare_models(
     registry: &Registry,
     pair: &ModelPair<'_>,
-    make_inputs: &dyn Fn(&[TensorInfo]) -> std::result::Result<InputSet, String>,
+    set: &InputSet,
     config: &CompareConfig,
     progress: &mut dyn Progress,
 ) -> Result<CompareResult> {
@@ -604,6 +724,9 @@ pub fn compare_models(
         options,
     } = *pair;
     config.validate()?;
+    let mut config = config.clone();
+    let seed = config.seed_or_fresh();
+    config.seed = Some(seed);
     progress.update(&Status {
         phase: "loading",
         label: "baseline and candidate".into(),
@@ -612,33 +735,70 @@ pub fn compare_models(
         runs: 0,
         rel_half_width: None,
     });
-    let (mut a, a_ms, a_mem) = load_session(registry, backend, baseline, options)?;
-    let (mut b, b_ms, b_mem) = load_session(registry, backend, candidate, options)?;
-    let set = make_inputs(a.inputs()).map_err(|detail| BenchError::Inputs {
-        model: baseline.to_owned(),
-        detail,
-    })?;
-    a.prepare(&set.inputs)?;
-    b.prepare(&set.inputs)
-        .map_err(|e| BenchError::Incomparable {
-            baseline: baseline.to_owned(),
-            candidate: candidate.to_owned(),
-            detail: format!("the candidate does not accept the baseline's inputs: {e}"),
-        })?;
+    // A primer load of the baseline, dropped at once: the first model a process loads also
+    // pays one-time costs (the runtime's statics, thread pools, allocator arenas) that would
+    // otherwise be charged to whichever side happens to load first.
+    {
+        let mut primer = registry.load(backend, baseline, options)?;
+        primer.prepare(&set.inputs)?;
+        primer.run_prepared()?;
+    }
+    let baseline_first = Rng::new(seed ^ LOAD_ORDER).coin();
+    let load = |model: &Path,
+                is_candidate: bool|
+     -> Result<(Box<dyn Session>, f64, Option<PhaseMemory>)> {
+        crate::memory::release_free_heap();
+        let meter = crate::memory::PeakMeter::start();
+        let start = Instant::now();
+        let mut session = registry.load(backend, model, options)?;
+        let load_ms = start.elapsed().as_secs_f64() * 1e3;
+        let bound = session.prepare(&set.inputs);
+        if is_candidate {
+            bound.map_err(|e| BenchError::Incomparable {
+                baseline: baseline.to_owned(),
+                candidate: candidate.to_owned(),
+                detail: format!("the candidate does not accept the baseline's inputs: {e}"),
+            })?;
+        } else {
+            bound?;
+        }
+        for _ in 0..MEMORY_RUNS {
+            session.run_prepared()?;
+        }
+        let mut memory = meter.finish();
+        if let Some(m) = memory.as_mut() {
+            m.method = format!(
+                "{}; phase: load, input binding and {MEMORY_RUNS} inferences of this model alone \
+                 (freed heap returned to the OS first; the other model's memory is in the baseline RSS)",
+                m.method
+            );
+        }
+        Ok((session, load_ms, memory))
+    };
+    let ((mut a, a_ms, a_mem), (mut b, b_ms, b_mem)) = if baseline_first {
+        let a = load(baseline, false)?;
+        (a, load(candidate, true)?)
+    } else {
+        let b = load(candidate, true)?;
+        (load(baseline, false)?, b)
+    };
     let environment = Fingerprint::capture(a.info());
-    let comparison = compare_sessions(a.as_mut(), b.as_mut(), config, progress)?;
+    let comparison = compare_sessions(a.as_mut(), b.as_mut(), &config, progress)?;
+    let position = |first: bool| if first { 1 } else { 2 };
     Ok(CompareResult {
         baseline: Loaded {
             model: baseline.to_owned(),
             session: a.info().clone(),
             load_ms: a_ms,
-            load_memory: a_mem,
+            memory: a_mem,
+            load_position: position(baseline_first),
         },
         candidate: Loaded {
             model: candidate.to_owned(),
             session: b.info().clone(),
             load_ms: b_ms,
-            load_memory: b_mem,
+            memory: b_mem,
+            load_position: position(!baseline_first),
         },
         input_shapes: set
             .inputs
@@ -646,7 +806,7 @@ pub fn compare_models(
             .map(|t| (t.name().to_string(), t.shape().to_vec()))
             .collect(),
         environment,
-        config: config.clone(),
+        config,
         comparison,
     })
 }

@@ -56,6 +56,17 @@ pub fn reset_peak() -> bool {
         .is_ok()
 }
 
+/// Hands freed heap memory back to the OS where the allocator allows it (glibc's
+/// `malloc_trim`), so a phase measured after another cannot hide its growth in pages the
+/// earlier phase freed. Elsewhere a no-op.
+pub fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; 0 keeps no padding.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Memory of one phase (model load, inference).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhaseMemory {
