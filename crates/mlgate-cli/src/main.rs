@@ -54,6 +54,12 @@ enum Command {
     Benchmark(cmd::benchmark::Args),
     /// Compare a candidate with a baseline, interleaved on this machine; exit 1 on a regression.
     Compare(cmd::compare::Args),
+    /// The low-level CI gate between two models or builds: latency, size, memory, budgets.
+    CiCheck(cmd::ci_check::Args),
+    /// Check a build against absolute limits (budget.toml, flags), measured now.
+    Validate(cmd::validate::Args),
+    /// The CI gate: import the candidate, measure it against a tagged baseline, write reports.
+    Ci(cmd::ci::Args),
     /// Create the workspace (.mlgate/) in this directory.
     Init(cmd::init::Args),
     /// Register an existing model file or .mlpackage as a build.
@@ -97,6 +103,9 @@ fn main() -> ExitCode {
         Command::Runtime(args) => cmd::runtime::run(args, json),
         Command::Benchmark(args) => cmd::benchmark::run(args, json),
         Command::Compare(args) => cmd::compare::run(args, json),
+        Command::CiCheck(args) => cmd::ci_check::run(args, json),
+        Command::Validate(args) => cmd::validate::run(args, json),
+        Command::Ci(args) => cmd::ci::run(args, json),
         Command::Init(args) => cmd::init::run(args, json),
         Command::Import(args) => cmd::import::run(args, json),
         Command::Log(args) => cmd::log::run(args, json),

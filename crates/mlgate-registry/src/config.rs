@@ -200,12 +200,15 @@ pub enum LimitSource {
     Flag,
     /// A workspace file (`budget.toml`, `config.toml`).
     File { path: PathBuf },
+    /// mlgate's default, because neither a flag nor a file set it.
+    Default,
 }
 
 impl fmt::Display for LimitSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LimitSource::Flag => f.write_str("flag"),
+            LimitSource::Default => f.write_str("default"),
             LimitSource::File { path } => write!(
                 f,
                 "{}",
@@ -263,6 +266,10 @@ pub struct CiConfig {
 pub struct CiSection {
     pub latency_regression_pct: Option<f64>,
     pub size_regression_pct: Option<f64>,
+    /// Relative growth of the peak memory a model adds; not gated unless set.
+    pub memory_regression_pct: Option<f64>,
+    /// The latency statistic gated: p50 (default), p90, p95, p99 or mean.
+    pub metric: Option<String>,
     pub latency_budget_ms: Option<f64>,
     pub size_budget_mb: Option<f64>,
     #[serde(default)]
@@ -282,6 +289,8 @@ pub struct AccuracySection {
 pub struct ResolvedCi {
     pub latency_regression_pct: Option<Sourced<f64>>,
     pub size_regression_pct: Option<Sourced<f64>>,
+    pub memory_regression_pct: Option<Sourced<f64>>,
+    pub metric: Option<Sourced<String>>,
     pub latency_budget_ms: Option<Sourced<f64>>,
     pub size_budget_mb: Option<Sourced<f64>>,
     pub cosine_threshold: Option<Sourced<f64>>,
@@ -302,6 +311,7 @@ impl CiConfig {
         let checks = [
             ("ci.latency_regression_pct", s.latency_regression_pct),
             ("ci.size_regression_pct", s.size_regression_pct),
+            ("ci.memory_regression_pct", s.memory_regression_pct),
             ("ci.latency_budget_ms", s.latency_budget_ms),
             ("ci.size_budget_mb", s.size_budget_mb),
         ];
@@ -340,6 +350,12 @@ impl CiConfig {
                 file_path,
             ),
             size_regression_pct: pick(flags.size_regression_pct, f.size_regression_pct, file_path),
+            memory_regression_pct: pick(
+                flags.memory_regression_pct,
+                f.memory_regression_pct,
+                file_path,
+            ),
+            metric: pick(flags.metric.clone(), f.metric.clone(), file_path),
             latency_budget_ms: pick(flags.latency_budget_ms, f.latency_budget_ms, file_path),
             size_budget_mb: pick(flags.size_budget_mb, f.size_budget_mb, file_path),
             cosine_threshold: pick(

@@ -362,7 +362,7 @@ fn sync_dir(dir: &Path) {
 }
 
 /// Write a small file atomically: temporary sibling, fsync, rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()

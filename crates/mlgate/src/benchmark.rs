@@ -18,7 +18,7 @@ pub use mlgate_bench::{
     Stability, Status, TimelineSample, Verdict,
 };
 
-use crate::{Error, Result, SynthesisOptions, SynthesizedInputs, TensorInfo};
+use crate::{Error, Result, SynthesisOptions, SynthesizedInputs};
 
 /// Schema id of [`BenchmarkReport`].
 pub const BENCHMARK_SCHEMA: &str = "mlgate.benchmark/v1";
@@ -196,38 +196,64 @@ pub struct CompareReport {
     pub schema: String,
     pub mlgate_version: String,
     pub result: CompareResult,
+    /// The gate over latency, size, memory and budgets, when the command judged them
+    /// (`mlgate compare` does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::gate::Verdict>,
 }
 
 /// Compares a candidate with a baseline on this machine, now (see
 /// [`mlgate_bench::compare`]). Both get the same synthesized inputs; with several sequence
 /// lengths, the first is used.
 pub fn compare(request: &CompareRequest, progress: &mut dyn Progress) -> Result<CompareReport> {
-    let registry = Registry::from_env();
-    let backend = resolve_backend(&registry, &request.baseline, request.backend.as_deref())?;
-    // Synthesized once, from the baseline: both sides run on exactly the same tensors.
-    let first = synthesize_inputs(&request.baseline, &request.inputs)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::Invalid {
-            what: "model",
-            value: request.baseline.display().to_string(),
-            hint: "no inputs could be made for it".into(),
-        })?;
-    let options = session_options(request.threads);
-    let pair = mlgate_bench::ModelPair {
-        backend,
-        baseline: &request.baseline,
-        candidate: &request.candidate,
-        options: &options,
-    };
-    let make =
-        |_declared: &[TensorInfo]| -> std::result::Result<InputSet, String> { Ok(first.clone()) };
-    let result = mlgate_bench::compare_models(&registry, &pair, &make, &request.config, progress)?;
+    let result = measure_pair(
+        &request.baseline,
+        &request.candidate,
+        request.backend.as_deref(),
+        request.threads,
+        &request.inputs,
+        &request.config,
+        progress,
+    )?;
     Ok(CompareReport {
         schema: COMPARE_SCHEMA.to_string(),
         mlgate_version: env!("CARGO_PKG_VERSION").to_string(),
         result,
+        verdict: None,
     })
+}
+
+/// Both models measured now, interleaved, on one runtime and the same inputs.
+pub(crate) fn measure_pair(
+    baseline: &Path,
+    candidate: &Path,
+    backend: Option<&str>,
+    threads: Option<usize>,
+    inputs: &InputSpec,
+    config: &CompareConfig,
+    progress: &mut dyn Progress,
+) -> Result<CompareResult> {
+    let registry = Registry::from_env();
+    let backend = resolve_backend(&registry, baseline, backend)?;
+    // Synthesized once, from the baseline: both sides run on exactly the same tensors.
+    let first = synthesize_inputs(baseline, inputs)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Invalid {
+            what: "model",
+            value: baseline.display().to_string(),
+            hint: "no inputs could be made for it".into(),
+        })?;
+    let options = session_options(threads);
+    let pair = mlgate_bench::ModelPair {
+        backend,
+        baseline,
+        candidate,
+        options: &options,
+    };
+    Ok(mlgate_bench::compare_models(
+        &registry, &pair, &first, config, progress,
+    )?)
 }
 
 /// Registry records for a benchmark, one per input set (sequence length), each with its raw

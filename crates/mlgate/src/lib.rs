@@ -9,6 +9,7 @@
 
 pub mod benchmark;
 mod error;
+pub mod gate;
 pub mod report;
 pub mod runtime;
 pub mod workspace;

@@ -306,6 +306,11 @@ impl Workspace {
         self.reg.borrow().dir().to_path_buf()
     }
 
+    /// `config.toml` (which may not exist).
+    pub fn config_path(&self) -> PathBuf {
+        self.reg.borrow().layout().config()
+    }
+
     /// Where `ci_report.json` goes.
     pub fn ci_report_path(&self) -> PathBuf {
         self.reg.borrow().layout().ci_report()

@@ -1,73 +1,87 @@
 //! `mlgate compare BASELINE CANDIDATE`: the A/B gate. Exit 1 only for a regression.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
-use mlgate::benchmark::{CompareConfig, CompareReport, CompareRequest, InputSpec, Metric, Verdict};
+use mlgate::benchmark::CompareReport;
+use mlgate::gate::{self, ThresholdFlags};
 
 use crate::cmd::benchmark::with_progress;
+use crate::cmd::gate::{render_verdict, JudgeArgs, MeasureArgs};
 use crate::render;
 use crate::Outcome;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The reference model (file, or a build: tag, id or id prefix).
-    pub baseline: PathBuf,
+    pub baseline: String,
     /// The model under test (file or build).
-    pub candidate: PathBuf,
-    /// Smallest relative slowdown, in percent, that counts as a regression (default 5).
+    pub candidate: String,
+    /// Largest tolerated latency slowdown, percent (default 10, or `[ci]` in config.toml).
     #[arg(long, value_name = "PCT")]
     pub threshold: Option<f64>,
-    /// Statistic to gate on (default p50).
-    #[arg(long, value_name = "M", value_parser = ["p50", "p90", "p95", "p99", "mean"])]
-    pub metric: Option<String>,
-    /// Most seconds the comparison may take (default 15).
-    #[arg(long, value_name = "S")]
-    pub max_time: Option<f64>,
-    /// Runtime: tract, onnxruntime, litert, coreml (default: the first that runs the format).
-    #[arg(long, value_name = "B")]
-    pub backend: Option<String>,
-    /// Intra-op threads (default: the runtime's choice).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub threads: Option<u64>,
-    /// Sequence length for models with a dynamic sequence dimension (default 128).
-    #[arg(long, value_name = "L")]
-    pub seq_len: Option<usize>,
+    /// Largest tolerated growth of the file size, percent (default 5).
+    #[arg(long, value_name = "PCT")]
+    pub size_threshold: Option<f64>,
+    /// Largest tolerated growth of the peak memory the model adds, percent (default: not
+    /// gated, only reported).
+    #[arg(long, value_name = "PCT")]
+    pub memory_threshold: Option<f64>,
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
 }
 
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
-    let mut config = CompareConfig::default();
-    if let Some(t) = args.threshold {
-        config.threshold = t / 100.0;
-    }
-    if let Some(m) = &args.metric {
-        config.metric = m.parse::<Metric>()?;
-    }
-    if let Some(s) = args.max_time {
-        config.max_time_s = s;
-        config.min_time_s = config.min_time_s.min(s / 2.0);
-    }
-    let request = CompareRequest {
-        baseline: crate::cmd::ws::model_or_build(&args.baseline)?.0,
-        candidate: crate::cmd::ws::model_or_build(&args.candidate)?.0,
-        backend: args.backend.clone(),
-        threads: args.threads.map(|t| t as usize),
-        inputs: InputSpec {
-            seq_lens: args.seq_len.into_iter().collect(),
-            ..InputSpec::default()
-        },
-        config,
+    let mut flags = ThresholdFlags {
+        latency_regression_pct: args.threshold,
+        size_regression_pct: args.size_threshold,
+        memory_regression_pct: args.memory_threshold,
+        ..ThresholdFlags::default()
     };
-    let report = with_progress(json, |p| mlgate::benchmark::compare(&request, p))?;
+    args.judge.apply(&mut flags)?;
+    let ws = crate::cmd::ws::open().ok();
+    let ws = ws.as_deref();
+    let thresholds = gate::thresholds(ws, &flags)?;
+    let baseline = gate::resolve_model(ws, &args.baseline)?;
+    let candidate = gate::resolve_model(ws, &args.candidate)?;
+    let outcome = with_progress(json, |p| {
+        gate::run_gate(
+            ws,
+            &baseline,
+            &candidate,
+            &thresholds,
+            &args.measure.settings(false),
+            p,
+        )
+    })?;
+    let Some(result) = outcome.comparison else {
+        // Latency could not be measured here (CoreML off macOS): compare has nothing to show.
+        let reason = outcome
+            .verdict
+            .checks
+            .first()
+            .map(|c| c.message.clone())
+            .unwrap_or_default();
+        return Err(mlgate::Error::Invalid {
+            what: "comparison",
+            value: args.baseline.clone(),
+            hint: format!("{reason}; `mlgate ci-check` gates size and budgets without latency"),
+        });
+    };
+    let report = CompareReport {
+        schema: mlgate::benchmark::COMPARE_SCHEMA.to_string(),
+        mlgate_version: env!("CARGO_PKG_VERSION").to_string(),
+        result,
+        verdict: Some(outcome.verdict.clone()),
+    };
     if json {
         render::print_json(&report);
     } else {
         print!("{}", render_compare(&report));
+        print!("\n{}", render_verdict("gate", &outcome.verdict, None));
     }
-    Ok(match report.result.comparison.verdict {
-        Verdict::Regression => Outcome::Regression,
-        _ => Outcome::Success,
-    })
+    Ok(crate::cmd::gate::outcome(&outcome.verdict))
 }
 
 fn pct(v: f64) -> String {
@@ -82,10 +96,10 @@ pub fn render_compare(report: &CompareReport) -> String {
     let r = &report.result;
     let c = &r.comparison;
     let mut out = String::new();
-    let _ = writeln!(out, "verdict: {}", c.verdict.name().to_uppercase());
+    let _ = writeln!(out, "latency verdict: {}", c.verdict.name().to_uppercase());
     let _ = writeln!(
         out,
-        "{} shift: {} ({:.0}% CI [{}, {}]), p = {}, threshold ±{:.1}%, α = {}",
+        "{} shift: {} ({:.0}% CI [{}, {}]), p = {}, threshold ±{:.1}%, α = {} ({:.2e} per look)",
         c.metric,
         pct(c.relative_delta),
         c.confidence * 100.0,
@@ -97,7 +111,8 @@ pub fn render_compare(report: &CompareReport) -> String {
             "n/a".into()
         },
         c.threshold * 100.0,
-        c.alpha
+        c.alpha,
+        c.alpha_per_look
     );
     let _ = writeln!(out, "reason: {}", c.reason);
     let metric = |v: Option<f64>| {
@@ -122,8 +137,8 @@ pub fn render_compare(report: &CompareReport) -> String {
     );
     let _ = writeln!(
         out,
-        "samples: {} block pairs of {} runs per side, {} look(s), {:.1} s",
-        c.pairs, c.block_runs, c.looks, c.elapsed_s
+        "samples: {} block pairs of {} runs per side, {} look(s), {:.1} s, seed {}",
+        c.pairs, c.block_runs, c.looks, c.elapsed_s, c.seed
     );
     let _ = writeln!(out, "method: {}", c.method);
     let _ = writeln!(
@@ -135,8 +150,5 @@ pub fn render_compare(report: &CompareReport) -> String {
             .map(|l| format!(", load average {l:.2}"))
             .unwrap_or_default()
     );
-    for w in &c.warnings {
-        let _ = writeln!(out, "warning: {w}");
-    }
     out
 }

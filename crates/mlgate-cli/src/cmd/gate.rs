@@ -1,0 +1,196 @@
+//! What `compare`, `ci-check`, `validate` and `ci` share: the gate's flags and the verdict
+//! table.
+
+use std::fmt::Write as _;
+
+use mlgate::benchmark::Metric;
+use mlgate::gate::{Evidence, GateSettings, ThresholdFlags, Verdict, VerdictStatus};
+use mlgate::workspace::Budget;
+
+use crate::cmd::view;
+use crate::Outcome;
+
+/// How to measure: the same flags on every gate command.
+#[derive(clap::Args, Default, Clone)]
+pub struct MeasureArgs {
+    /// Most seconds the A/B comparison (or validate's benchmark) may take (default 15).
+    #[arg(long, value_name = "S")]
+    pub max_time: Option<f64>,
+    /// Runtime: tract, onnxruntime, litert, coreml (default: the first that runs the format).
+    #[arg(long, value_name = "B")]
+    pub backend: Option<String>,
+    /// Intra-op threads (default: the runtime's choice).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
+    /// Sequence length for models with a dynamic sequence dimension (default 128).
+    #[arg(long, value_name = "L")]
+    pub seq_len: Option<usize>,
+    /// Replay a comparison: the seed its report printed (default: a fresh one per run).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+}
+
+impl MeasureArgs {
+    pub fn settings(&self, use_cached: bool) -> GateSettings {
+        GateSettings {
+            backend: self.backend.clone(),
+            threads: self.threads.map(|t| t as usize),
+            max_time_s: self.max_time,
+            seed: self.seed,
+            seq_len: self.seq_len,
+            use_cached,
+        }
+    }
+}
+
+/// Which latency statistic, and how undecided evidence counts.
+#[derive(clap::Args, Default, Clone)]
+pub struct JudgeArgs {
+    /// Latency statistic to gate on (default p50, or `[ci] metric` in config.toml).
+    #[arg(long, value_name = "M", value_parser = ["p50", "p90", "p95", "p99", "mean"])]
+    pub metric: Option<String>,
+    /// Any statistically significant slowdown fails (latency threshold 0).
+    #[arg(long)]
+    pub strict: bool,
+    /// Fail when the evidence cannot decide (interval straddling a threshold or budget)
+    /// instead of passing with a warning.
+    #[arg(long)]
+    pub fail_on_inconclusive: bool,
+}
+
+impl JudgeArgs {
+    pub fn apply(&self, flags: &mut ThresholdFlags) -> mlgate::Result<()> {
+        if let Some(m) = &self.metric {
+            flags.metric = Some(m.parse::<Metric>()?);
+        }
+        flags.strict = self.strict;
+        flags.fail_on_inconclusive = self.fail_on_inconclusive;
+        Ok(())
+    }
+}
+
+/// Absolute budgets as flags (over `budget.toml`).
+#[derive(clap::Args, Default, Clone)]
+pub struct BudgetArgs {
+    /// Max latency, p50, ms.
+    #[arg(long = "max-latency", value_name = "MS", allow_negative_numbers = true)]
+    pub max_latency: Option<f64>,
+    /// Max latency, p95, ms.
+    #[arg(long = "max-p95", value_name = "MS", allow_negative_numbers = true)]
+    pub max_p95: Option<f64>,
+    /// Max peak memory the model adds, MB.
+    #[arg(long = "max-memory", value_name = "MB", allow_negative_numbers = true)]
+    pub max_memory: Option<f64>,
+    /// Max model size, MB (10^6 bytes).
+    #[arg(long = "max-size", value_name = "MB", allow_negative_numbers = true)]
+    pub max_size: Option<f64>,
+}
+
+impl BudgetArgs {
+    pub fn budget(&self) -> Budget {
+        Budget {
+            max_latency_ms: self.max_latency,
+            max_p95_ms: self.max_p95,
+            max_memory_mb: self.max_memory,
+            max_size_mb: self.max_size,
+        }
+    }
+}
+
+/// A verdict's exit: 1 for a failure, 0 for a pass or skip.
+pub fn outcome(verdict: &Verdict) -> Outcome {
+    match verdict.status {
+        VerdictStatus::Fail => Outcome::Regression,
+        // An error verdict is returned as an error by the facade; keep it exit 2 if one
+        // ever arrives here.
+        VerdictStatus::Error => Outcome::Problems,
+        VerdictStatus::Pass | VerdictStatus::Skip => Outcome::Success,
+    }
+}
+
+/// The verdict, the two models and every check as a table, then warnings.
+pub fn render_verdict(title: &str, verdict: &Verdict, evidence: Option<&Evidence>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{title}: {}", verdict.status.name().to_uppercase());
+    if let Some(e) = evidence {
+        let side = |s: &mlgate::gate::Subject| {
+            let mut label = s.label();
+            if let Some(t) = &s.tag {
+                let _ = write!(label, " [tag {t}]");
+            }
+            label
+        };
+        let _ = writeln!(out, "  baseline   {}", side(&e.baseline));
+        let _ = writeln!(out, "  candidate  {}", side(&e.candidate));
+    }
+    if !verdict.checks.is_empty() {
+        let mut t = view::table(&[
+            "check",
+            "rule",
+            "baseline",
+            "candidate / shift",
+            "limit (source)",
+            "result",
+        ]);
+        for c in &verdict.checks {
+            let baseline = match c.baseline {
+                Some(b) if c.metric == "size" => crate::render::bytes(b as u64),
+                Some(b) if c.metric == "memory.peak" => view::mb(b),
+                Some(b) => view::ms(b),
+                None => "—".into(),
+            };
+            let limit = match (c.limit, &c.source) {
+                (Some(l), Some(s)) if c.unit == "%" => format!("+{l}% ({s})"),
+                (Some(l), Some(s)) => format!("{l} {} ({s})", c.unit),
+                _ => "—".into(),
+            };
+            let result = if verdict.failed_on(c) {
+                c.status.name().to_uppercase()
+            } else {
+                c.status.name().to_string()
+            };
+            t.add_row(vec![
+                c.metric.clone(),
+                c.rule.clone(),
+                baseline,
+                c.actual_text(),
+                limit,
+                result,
+            ]);
+        }
+        let _ = writeln!(out, "\n{}", view::render(&t));
+    }
+    let _ = writeln!(out, "\n{}", verdict.reason);
+    for c in &verdict.checks {
+        if verdict.failed_on(c) || c.status == mlgate::gate::CheckStatus::Skipped {
+            let _ = writeln!(out, "  {}: {}", c.metric, c.message);
+        }
+    }
+    if let Some(l) = evidence.and_then(|e| e.latency.as_ref()) {
+        let _ = writeln!(
+            out,
+            "latency: {} on {}; {} block pairs × {} runs, {} look(s), {:.1} s; seed {} (--seed replays it)",
+            if l.cached.is_some() { "stored numbers" } else { "measured now, interleaved" },
+            l.backend,
+            l.pairs,
+            l.block_runs,
+            l.looks,
+            l.elapsed_s,
+            l.seed.map(|s| s.to_string()).unwrap_or_else(|| "—".into()),
+        );
+    }
+    if let Some(env) = evidence.and_then(|e| e.environment.as_ref()) {
+        let _ = writeln!(
+            out,
+            "machine: {}{}",
+            env.short(),
+            env.load_average
+                .map(|l| format!(", load average {l:.2}"))
+                .unwrap_or_default()
+        );
+    }
+    for w in &verdict.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}

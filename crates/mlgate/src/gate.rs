@@ -1,0 +1,712 @@
+//! The CI gate: `mlgate compare`, `ci-check`, `validate` and `ci`.
+//!
+//! One path for all of them: resolve the models (files or builds), resolve the limits
+//! (flags > `config.toml` / `budget.toml` > defaults, see [`mlgate_ci::thresholds`]),
+//! measure both sides now with the A/B engine (or, only when asked, read stored numbers),
+//! and let `mlgate-ci` judge every check. Errors are errors: nothing here turns a failure to
+//! measure into a pass.
+
+use std::path::{Path, PathBuf};
+
+use mlgate_registry::{Budget, CiConfig, RegistryError};
+use serde::{Deserialize, Serialize};
+
+pub use mlgate_ci::report::{github_annotations, junit, markdown, markdown_verdict};
+pub use mlgate_ci::{
+    BudgetEvidence, CachedProvenance, CachedRun, Check, CheckKind, CheckStatus, CiReport, Evidence,
+    GateReport, LatencyEvidence, Measured, MemoryEvidence, SizeEvidence, Subject, ThresholdFlags,
+    Thresholds, ValidateReport, Verdict, VerdictStatus, CI_CHECK_SCHEMA, CI_SCHEMA,
+    VALIDATE_SCHEMA,
+};
+
+use crate::benchmark::{BenchConfig, CompareConfig, CompareResult, InputSpec, Metric, Progress};
+use crate::workspace::{Build, ImportRequest, Workspace};
+use crate::{Error, ModelFormat, ModelInfo, Result};
+
+/// A model the user named: a file or package, or a build of the workspace.
+#[derive(Debug, Clone)]
+pub struct ResolvedModel {
+    /// What runs: the file, or the build's verified artifact.
+    pub path: PathBuf,
+    pub build: Option<Build>,
+    /// The tag the reference named, if it was one.
+    pub tag: Option<String>,
+    pub info: ModelInfo,
+}
+
+impl ResolvedModel {
+    pub fn subject(&self) -> Subject {
+        Subject {
+            path: self.path.clone(),
+            build_id: self.build.as_ref().map(|b| b.id.clone()),
+            name: self.build.as_ref().map(|b| b.name.clone()),
+            tag: self.tag.clone(),
+            format: self.info.format.name().to_string(),
+            size_bytes: self
+                .build
+                .as_ref()
+                .map(|b| b.size_bytes)
+                .unwrap_or(self.info.file_size),
+        }
+    }
+}
+
+/// Resolves a model argument: an existing file or package wins; otherwise a build of the
+/// workspace (tag, id, or id prefix), run from its artifact after checking its hash — a
+/// damaged artifact is an error naming the build, never a silent pass.
+pub fn resolve_model(ws: Option<&Workspace>, reference: &str) -> Result<ResolvedModel> {
+    let path = Path::new(reference);
+    if path.exists() {
+        return Ok(ResolvedModel {
+            path: path.to_path_buf(),
+            build: None,
+            tag: None,
+            info: crate::inspect(path)?,
+        });
+    }
+    let Some(ws) = ws else {
+        // No workspace: the argument can only have been meant as a file.
+        crate::inspect(path)?;
+        return unreachable_file(reference);
+    };
+    let build = ws.resolve_build(reference).map_err(|e| match e {
+        Error::Registry(RegistryError::UnknownBuild { .. }) => Error::Invalid {
+            what: "model or build",
+            value: reference.to_string(),
+            hint: format!("it is neither a file nor a build of the workspace ({e})"),
+        },
+        other => other,
+    })?;
+    build_model(ws, build, reference)
+}
+
+/// `inspect` of a missing path always fails; this keeps the type checker honest if it
+/// ever did not.
+fn unreachable_file(reference: &str) -> Result<ResolvedModel> {
+    Err(Error::Invalid {
+        what: "model",
+        value: reference.to_string(),
+        hint: "no such file, and there is no workspace to look it up as a build".into(),
+    })
+}
+
+fn build_model(ws: &Workspace, build: Build, reference: &str) -> Result<ResolvedModel> {
+    let path = ws.model_path(&build)?;
+    let info = crate::inspect(&path)?;
+    let is_id = build.id.starts_with(&reference.to_ascii_lowercase());
+    Ok(ResolvedModel {
+        path,
+        tag: (!is_id).then(|| reference.to_string()),
+        build: Some(build),
+        info,
+    })
+}
+
+/// How to measure.
+#[derive(Debug, Clone, Default)]
+pub struct GateSettings {
+    /// Runtime name; `None`: the first that runs the format (tract for ONNX).
+    pub backend: Option<String>,
+    pub threads: Option<usize>,
+    /// Time budget of the A/B comparison, seconds (default 15).
+    pub max_time_s: Option<f64>,
+    /// Replays a comparison's load order, schedule and bootstrap.
+    pub seed: Option<u64>,
+    pub seq_len: Option<usize>,
+    /// Use the builds' stored benchmarks instead of measuring now (explicit opt-in).
+    pub use_cached: bool,
+}
+
+/// The limits of this run: flags over the workspace's `config.toml` and `budget.toml`
+/// (when there is a workspace) over the defaults.
+pub fn thresholds(ws: Option<&Workspace>, flags: &ThresholdFlags) -> Result<Thresholds> {
+    let (config, config_path, budget, budget_path) = match ws {
+        Some(ws) => {
+            let state = ws.budget()?;
+            (ws.ci_config()?, ws.config_path(), state.budget, state.path)
+        }
+        None => (
+            CiConfig::default(),
+            PathBuf::from("config.toml"),
+            Budget::default(),
+            PathBuf::from("budget.toml"),
+        ),
+    };
+    mlgate_ci::Thresholds::resolve(flags, &config, &config_path, &budget, &budget_path).map_err(
+        |e| Error::Invalid {
+            what: "threshold",
+            value: String::new(),
+            hint: e.to_string(),
+        },
+    )
+}
+
+/// The A/B engine's settings for a gate.
+pub fn compare_config(thresholds: &Thresholds, settings: &GateSettings) -> CompareConfig {
+    let mut config = CompareConfig {
+        metric: thresholds.metric.value,
+        threshold: thresholds.latency_regression_pct.value / 100.0,
+        seed: settings.seed,
+        ..CompareConfig::default()
+    };
+    if let Some(s) = settings.max_time_s {
+        config.max_time_s = s;
+        config.min_time_s = config.min_time_s.min(s / 2.0);
+    }
+    config
+}
+
+/// What a gate decided and on what.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GateOutcome {
+    pub verdict: Verdict,
+    pub evidence: Evidence,
+    /// The full A/B result (raw samples included) when both sides were measured now.
+    pub comparison: Option<CompareResult>,
+}
+
+/// Why latency cannot be measured on this host, if it cannot (CoreML off macOS).
+fn latency_unmeasurable(format: ModelFormat) -> Option<String> {
+    (format == ModelFormat::Coreml && !cfg!(target_os = "macos")).then(|| {
+        "CoreML models run only on macOS; latency was not measured on this host \
+         (size and budgets were gated)"
+            .to_string()
+    })
+}
+
+/// Measures both models now (or reads stored numbers with `use_cached`) and judges every
+/// check.
+pub fn run_gate(
+    ws: Option<&Workspace>,
+    baseline: &ResolvedModel,
+    candidate: &ResolvedModel,
+    thresholds: &Thresholds,
+    settings: &GateSettings,
+    progress: &mut dyn Progress,
+) -> Result<GateOutcome> {
+    let (base, cand) = (baseline.subject(), candidate.subject());
+    if baseline.info.format != candidate.info.format {
+        return Err(Error::Invalid {
+            what: "candidate",
+            value: candidate.path.display().to_string(),
+            hint: format!(
+                "it is a {} model and the baseline is {}; compare models of one format",
+                candidate.info.format.name(),
+                baseline.info.format.name()
+            ),
+        });
+    }
+    let metric = thresholds.metric.value;
+    let mut checks = Vec::new();
+    let mut warnings = Vec::new();
+    let mut comparison = None;
+    let mut latency = None;
+    let mut memory = MemoryEvidence {
+        baseline: None,
+        candidate: None,
+    };
+    let skipped = latency_unmeasurable(baseline.info.format);
+    let mut budget_summary = None;
+    if let Some(reason) = &skipped {
+        checks.push(mlgate_ci::latency_skipped(
+            metric,
+            thresholds,
+            reason.clone(),
+        ));
+    } else if settings.use_cached {
+        let ws = ws.ok_or_else(|| Error::Invalid {
+            what: "--use-cached",
+            value: String::new(),
+            hint: "stored numbers live in a workspace; there is none here".into(),
+        })?;
+        let (evidence, summary) = cached_latency(ws, baseline, candidate, thresholds, settings)?;
+        checks.push(mlgate_ci::latency_check(&evidence, thresholds));
+        warnings.extend(evidence.warnings.iter().cloned());
+        budget_summary = Some(summary);
+        latency = Some(evidence);
+    } else {
+        let result = crate::benchmark::measure_pair(
+            &baseline.path,
+            &candidate.path,
+            settings.backend.as_deref(),
+            settings.threads,
+            &InputSpec {
+                seq_lens: settings.seq_len.into_iter().collect(),
+                ..InputSpec::default()
+            },
+            &compare_config(thresholds, settings),
+            progress,
+        )?;
+        let evidence = LatencyEvidence::from_comparison(
+            &result.comparison,
+            result.baseline.session.backend.name(),
+        );
+        checks.push(mlgate_ci::latency_check(&evidence, thresholds));
+        warnings.extend(evidence.warnings.iter().cloned());
+        memory = MemoryEvidence {
+            baseline: result.baseline.memory.clone(),
+            candidate: result.candidate.memory.clone(),
+        };
+        budget_summary = Some(result.comparison.candidate.summary.clone());
+        latency = Some(evidence);
+        comparison = Some(result);
+    }
+    checks.push(mlgate_ci::size_check(
+        base.size_bytes,
+        cand.size_bytes,
+        thresholds,
+    ));
+    if skipped.is_none() && !settings.use_cached {
+        checks.push(mlgate_ci::memory_check(
+            memory.baseline.as_ref(),
+            memory.candidate.as_ref(),
+            thresholds,
+        ));
+    }
+    let budget = BudgetEvidence {
+        size_bytes: cand.size_bytes,
+        p50: budget_summary.as_ref().and_then(|s| s.percentile(50.0)),
+        p95: budget_summary.as_ref().and_then(|s| s.percentile(95.0)),
+        peak_memory_bytes: memory.candidate.as_ref().map(|m| m.peak_delta_bytes),
+        latency_skipped: skipped.clone(),
+    };
+    checks.extend(mlgate_ci::budget_checks(thresholds, &budget));
+    let verdict = Verdict::decide(checks, thresholds.fail_on_inconclusive, warnings);
+    let environment = comparison.as_ref().map(|c| c.environment.clone());
+    Ok(GateOutcome {
+        verdict,
+        evidence: Evidence {
+            baseline: base,
+            candidate: cand,
+            thresholds: thresholds.clone(),
+            latency,
+            size: SizeEvidence {
+                baseline_bytes: baseline.subject().size_bytes,
+                candidate_bytes: candidate.subject().size_bytes,
+            },
+            memory,
+            environment,
+        },
+        comparison,
+    })
+}
+
+/// Latency from the builds' latest stored benchmarks (`--use-cached`), said so loudly.
+fn cached_latency(
+    ws: &Workspace,
+    baseline: &ResolvedModel,
+    candidate: &ResolvedModel,
+    thresholds: &Thresholds,
+    settings: &GateSettings,
+) -> Result<(LatencyEvidence, mlgate_bench::LatencySummary)> {
+    let latest = |m: &ResolvedModel| -> Result<mlgate_registry::Benchmark> {
+        let build = m.build.as_ref().ok_or_else(|| Error::Invalid {
+            what: "--use-cached",
+            value: m.path.display().to_string(),
+            hint: "stored numbers belong to builds; import the file (mlgate import) or drop --use-cached"
+                .into(),
+        })?;
+        ws.benchmarks(&build.id, 1)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Invalid {
+                what: "--use-cached",
+                value: build.name.clone(),
+                hint: format!(
+                    "build {} has no stored benchmark; run `mlgate benchmark {}` first, or drop --use-cached",
+                    build.short_id(),
+                    build.short_id()
+                ),
+            })
+    };
+    let (a, b) = (latest(baseline)?, latest(candidate)?);
+    let config = compare_config(thresholds, settings);
+    let seed = config.seed_or_fresh();
+    let (analysis, pairs, block_runs) =
+        mlgate_bench::compare::analyze_stored(&a.samples_ms, &b.samples_ms, &config, seed);
+    let summarize = |s: &[f64]| mlgate_bench::stats::summarize(s, config.confidence, seed);
+    let (sa, sb) = (summarize(&a.samples_ms), summarize(&b.samples_ms));
+    let measured = |s: &mlgate_bench::LatencySummary| -> Option<Measured> {
+        metric_value(s, thresholds.metric.value).map(|(v, lo, hi)| Measured {
+            value: v,
+            low: lo,
+            high: hi,
+            confidence: Some(s.confidence),
+            n: Some(s.n as u64),
+        })
+    };
+    let run = |bm: &mlgate_registry::Benchmark| CachedRun {
+        benchmark_id: bm.id,
+        hostname: bm.hostname.clone(),
+        machine_id: bm.machine_id.clone(),
+        measured_at: mlgate_registry::time::format_utc(bm.created_at),
+        backend: bm.backend.clone(),
+        n: bm.n,
+    };
+    let same_machine = a.machine_id == b.machine_id;
+    let mut warnings = vec![format!(
+        "latency from stored benchmarks (--use-cached), not measured now: baseline #{} on {} at {}, candidate #{} on {} at {}",
+        a.id,
+        a.hostname,
+        mlgate_registry::time::format_utc(a.created_at),
+        b.id,
+        b.hostname,
+        mlgate_registry::time::format_utc(b.created_at)
+    )];
+    if !same_machine {
+        warnings.push(
+            "the two stored benchmarks come from different machines: their difference mixes the change with the hardware"
+                .into(),
+        );
+    }
+    if a.backend != b.backend {
+        warnings.push(format!(
+            "the stored benchmarks ran on different runtimes ({} vs {})",
+            a.backend, b.backend
+        ));
+    }
+    let finite = |v: f64| v.is_finite().then_some(v * 100.0);
+    let evidence = LatencyEvidence {
+        metric: thresholds.metric.value,
+        backend: b.backend.clone(),
+        baseline_ms: measured(&sa),
+        candidate_ms: measured(&sb),
+        shift_pct: finite(analysis.relative_delta).map(|value| Measured {
+            value,
+            low: finite(analysis.ci_low),
+            high: finite(analysis.ci_high),
+            confidence: Some(config.confidence),
+            n: Some(pairs as u64),
+        }),
+        p_value: analysis.p_value.is_finite().then_some(analysis.p_value),
+        alpha: CompareConfig {
+            min_time_s: config.max_time_s,
+            ..config.clone()
+        }
+        .alpha_per_look(),
+        engine_verdict: analysis.verdict,
+        reason: analysis.reason,
+        method: analysis.method,
+        seed: Some(seed),
+        pairs,
+        block_runs,
+        looks: 1,
+        elapsed_s: 0.0,
+        warnings,
+        cached: Some(CachedProvenance {
+            baseline: run(&a),
+            candidate: run(&b),
+            same_machine,
+        }),
+    };
+    Ok((evidence, sb))
+}
+
+fn metric_value(
+    s: &mlgate_bench::LatencySummary,
+    metric: Metric,
+) -> Option<(f64, Option<f64>, Option<f64>)> {
+    match metric.percentile() {
+        Some(p) => {
+            let e = s.percentile(p)?;
+            Some((e.value_ms?, e.ci_low_ms, e.ci_high_ms))
+        }
+        None => Some((s.mean_ms, Some(s.mean_ci_low_ms), Some(s.mean_ci_high_ms))),
+    }
+}
+
+/// `mlgate ci-check A B`.
+pub fn ci_check(
+    ws: Option<&Workspace>,
+    baseline: &str,
+    candidate: &str,
+    flags: &ThresholdFlags,
+    settings: &GateSettings,
+    progress: &mut dyn Progress,
+) -> Result<GateReport> {
+    let thresholds = thresholds(ws, flags)?;
+    let a = resolve_model(ws, baseline)?;
+    let b = resolve_model(ws, candidate)?;
+    let outcome = run_gate(ws, &a, &b, &thresholds, settings, progress)?;
+    Ok(GateReport::new(outcome.verdict, outcome.evidence))
+}
+
+/// `mlgate ci`.
+#[derive(Debug, Clone, Default)]
+pub struct CiRequest {
+    /// A model file to import as the candidate...
+    pub model: Option<PathBuf>,
+    /// ...or an existing build.
+    pub build: Option<String>,
+    /// Tag or build id of the baseline.
+    pub baseline: String,
+    /// Target of an imported candidate; default: the baseline's, else the format's
+    /// embedded runtime (`tract_cpu` for ONNX, `litert_cpu` for TFLite).
+    pub target: Option<String>,
+    pub flags: ThresholdFlags,
+    pub settings: GateSettings,
+    pub fail_on_missing_baseline: bool,
+}
+
+/// The default target of a format when nothing names one.
+fn default_target(format: ModelFormat) -> &'static str {
+    match format {
+        ModelFormat::Onnx => "tract_cpu",
+        ModelFormat::Tflite => "litert_cpu",
+        _ => "apple_m1",
+    }
+}
+
+/// Runs the CI gate and writes `.mlgate/ci_report.json` — on a pass, a failure, a skip
+/// and an error alike (an error is returned after the report saying so is written).
+pub fn ci(ws: &Workspace, request: &CiRequest, progress: &mut dyn Progress) -> Result<CiReport> {
+    let created_at = mlgate_registry::time::format_utc(mlgate_registry::time::now_ms());
+    let result = ci_inner(ws, request, progress);
+    let (verdict, evidence, target) = match &result {
+        Ok((v, e, t)) => (v.clone(), e.clone(), t.clone()),
+        Err(e) => (Verdict::error(e.to_string()), None, request.target.clone()),
+    };
+    let report = CiReport::new(
+        created_at,
+        request.baseline.clone(),
+        request.model.clone(),
+        target,
+        verdict,
+        evidence,
+    );
+    let written = write_json(&ws.ci_report_path(), &report);
+    result?;
+    written?;
+    Ok(report)
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Invalid {
+        what: "report",
+        value: path.display().to_string(),
+        hint: format!("cannot serialize: {e}"),
+    })?;
+    mlgate_registry::store::write_atomic(path, format!("{text}\n").as_bytes())?;
+    Ok(())
+}
+
+type CiParts = (Verdict, Option<Evidence>, Option<String>);
+
+fn ci_inner(ws: &Workspace, request: &CiRequest, progress: &mut dyn Progress) -> Result<CiParts> {
+    let thresholds = thresholds(Some(ws), &request.flags)?;
+    // The baseline first: a missing one is a skip, a damaged one an error.
+    let baseline = match ws.resolve_build(&request.baseline) {
+        Ok(b) => Some(build_model(ws, b, &request.baseline)?),
+        Err(Error::Registry(RegistryError::UnknownBuild { .. })) => None,
+        Err(e) => return Err(e),
+    };
+    let candidate = match (&request.model, &request.build) {
+        (Some(model), None) => {
+            let info = crate::inspect(model)?;
+            let target = request
+                .target
+                .clone()
+                .or_else(|| {
+                    baseline
+                        .as_ref()
+                        .and_then(|b| b.build.as_ref())
+                        .filter(|b| b.format == info.format.name())
+                        .map(|b| b.target.clone())
+                })
+                .unwrap_or_else(|| default_target(info.format).to_string());
+            let imported = ws.import(&ImportRequest {
+                model: model.clone(),
+                target,
+                ..ImportRequest::default()
+            })?;
+            let id = imported.build.id.clone();
+            build_model(ws, imported.build, &id)?
+        }
+        (None, Some(reference)) => {
+            let build = ws.resolve_build(reference)?;
+            build_model(ws, build, reference)?
+        }
+        _ => {
+            return Err(Error::Invalid {
+                what: "candidate",
+                value: String::new(),
+                hint: "pass exactly one of --model PATH or --build ID".into(),
+            })
+        }
+    };
+    let target = candidate.build.as_ref().map(|b| b.target.clone());
+    let Some(baseline) = baseline else {
+        let mut verdict = Verdict::skipped(format!(
+            "skipped: no baseline `{}` in this workspace; tag one with `mlgate tag create BUILD {}` \
+             (or `mlgate baseline set BUILD`)",
+            request.baseline, request.baseline
+        ));
+        if request.fail_on_missing_baseline {
+            verdict.status = VerdictStatus::Fail;
+            verdict.reason = format!("{} (--fail-on-missing-baseline)", verdict.reason);
+        }
+        return Ok((verdict, None, target));
+    };
+    let outcome = run_gate(
+        Some(ws),
+        &baseline,
+        &candidate,
+        &thresholds,
+        &request.settings,
+        progress,
+    )?;
+    Ok((outcome.verdict, Some(outcome.evidence), target))
+}
+
+/// `mlgate validate BUILD`: absolute limits (flags over `budget.toml`/`config.toml`) on a
+/// build (or file) measured now with the benchmark harness.
+pub fn validate(
+    ws: Option<&Workspace>,
+    reference: &str,
+    flags: &ThresholdFlags,
+    settings: &GateSettings,
+    progress: &mut dyn Progress,
+) -> Result<ValidateReport> {
+    let thresholds = thresholds(ws, flags)?;
+    let model = resolve_model(ws, reference)?;
+    let subject = model.subject();
+    if thresholds.budgets.is_empty() {
+        return Err(Error::Invalid {
+            what: "budget",
+            value: "(none)".into(),
+            hint:
+                "nothing to validate: pass --max-latency, --max-p95, --max-memory or --max-size, \
+                   or set them with `mlgate budget set`"
+                    .into(),
+        });
+    }
+    let skipped = latency_unmeasurable(model.info.format);
+    let needs_run = thresholds
+        .budgets
+        .iter()
+        .any(|l| !matches!(l.constraint, mlgate_registry::Constraint::MaxSizeMb));
+    let mut result = None;
+    if skipped.is_none() && needs_run {
+        let mut config = BenchConfig::default();
+        if let Some(s) = settings.max_time_s {
+            config.max_time_s = s;
+            config.min_time_s = config.min_time_s.min(s / 2.0);
+        }
+        let report = crate::benchmark::benchmark(
+            &crate::benchmark::BenchmarkRequest {
+                model: model.path.clone(),
+                backend: settings.backend.clone(),
+                threads: settings.threads,
+                inputs: InputSpec {
+                    seq_lens: settings.seq_len.into_iter().collect(),
+                    ..InputSpec::default()
+                },
+                config,
+            },
+            progress,
+        )?;
+        if let (Some(ws), Some(build)) = (ws, model.build.as_ref()) {
+            for record in crate::benchmark::benchmark_records(&report) {
+                ws.record_benchmark(&build.id, &record)?;
+            }
+        }
+        result = Some(report.result);
+    }
+    let run = result.as_ref().and_then(|r| r.runs.first());
+    let memory = run.and_then(|r| r.memory.clone()).or_else(|| {
+        result
+            .as_ref()
+            .and_then(|r| r.cold_start.load_memory.clone())
+    });
+    let evidence = BudgetEvidence {
+        size_bytes: subject.size_bytes,
+        p50: run.and_then(|r| r.summary.percentile(50.0)),
+        p95: run.and_then(|r| r.summary.percentile(95.0)),
+        peak_memory_bytes: result.as_ref().map(peak_added),
+        latency_skipped: skipped.clone(),
+    };
+    let checks = mlgate_ci::budget_checks(&thresholds, &evidence);
+    let verdict = Verdict::decide(checks, thresholds.fail_on_inconclusive, Vec::new());
+    let measured = |p: f64| -> Option<Measured> {
+        let r = run?;
+        let e = r.summary.percentile(p)?;
+        Some(Measured {
+            value: e.value_ms?,
+            low: e.ci_low_ms,
+            high: e.ci_high_ms,
+            confidence: Some(r.summary.confidence),
+            n: Some(r.summary.n as u64),
+        })
+    };
+    Ok(ValidateReport {
+        schema: VALIDATE_SCHEMA.into(),
+        mlgate_version: env!("CARGO_PKG_VERSION").into(),
+        build: subject,
+        verdict,
+        p50_ms: measured(50.0),
+        p95_ms: measured(95.0),
+        peak_memory: memory,
+        backend: result.as_ref().map(|r| r.session.backend.name().to_string()),
+        environment: result.as_ref().map(|r| r.environment.clone()),
+        method: match &result {
+            Some(r) => format!(
+                "measured now: {}; latency budgets judged by the percentile's interval (over / within / marginal); \
+                 memory is the peak RSS the model added over load and inference (one reading)",
+                r.method
+            ),
+            None => skipped.unwrap_or_else(|| "size only: no latency or memory budget in force".into()),
+        },
+    })
+}
+
+/// The peak memory a model added: the larger of its load and inference phases' growth over
+/// the RSS before loading.
+fn peak_added(r: &mlgate_bench::BenchmarkResult) -> u64 {
+    let load = r.cold_start.load_memory.as_ref();
+    let base = load.map(|m| m.rss_before_bytes);
+    let mut peak = load.map(|m| m.peak_delta_bytes).unwrap_or(0);
+    for run in &r.runs {
+        if let (Some(m), Some(b)) = (&run.memory, base) {
+            peak = peak.max(m.peak_rss_bytes.saturating_sub(b));
+        }
+    }
+    peak
+}
+
+/// Where `mlgate ci` writes its other reports.
+#[derive(Debug, Clone, Default)]
+pub struct ReportFiles {
+    pub junit: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+    /// `$GITHUB_STEP_SUMMARY`: the Markdown is appended, as GitHub expects.
+    pub step_summary: Option<PathBuf>,
+}
+
+/// Writes the JUnit and Markdown files asked for, and appends the Markdown to the step
+/// summary.
+pub fn write_report_files(report: &CiReport, files: &ReportFiles) -> Result<()> {
+    let io = |path: &Path, e: std::io::Error| {
+        Error::Registry(RegistryError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    };
+    if let Some(path) = &files.junit {
+        mlgate_registry::store::write_atomic(path, junit("ci", &report.verdict).as_bytes())?;
+    }
+    let md = markdown(report);
+    if let Some(path) = &files.markdown {
+        mlgate_registry::store::write_atomic(path, md.as_bytes())?;
+    }
+    if let Some(path) = &files.step_summary {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| io(path, e))?;
+        f.write_all(format!("{md}\n").as_bytes())
+            .map_err(|e| io(path, e))?;
+    }
+    Ok(())
+}
