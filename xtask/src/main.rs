@@ -2,6 +2,7 @@
 //!
 //! Run `cargo xtask help` for the list of tasks.
 
+mod bench_ci;
 mod bench_gate;
 mod bench_registry;
 mod fuzz;
@@ -21,7 +22,9 @@ Tasks:
   fuzz [SECONDS]        run every fuzz target for SECONDS (default 60); needs nightly + cargo-fuzz
   bench-gate [OPTS]     measure the A/B gate: false alarms and detection rates (--help)
   bench-registry [OPTS] seed 100,000 builds and benchmarks, time status/log/tree/tags (--help)
-  demo                  the main job on tract: inspect, benchmark, and gate the slow CNN variant
+  bench-ci [--runs N]   wall time and peak RSS of `mlgate ci --model` on the CNN fixture
+  demo                  the CI story on tract: tag the CNN as baseline, gate its slower variant
+                        (exit 1, report written), then the same model (exit 0)
   help                  this text
 ";
 
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("bench-gate") => bench_gate::run(&args[1..]),
         Some("bench-registry") => bench_registry::run(&args[1..]),
+        Some("bench-ci") => bench_ci::run(&args[1..]),
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
             None => fuzz::fuzz(60),
             Some(Ok(n)) => fuzz::fuzz(n),
@@ -154,39 +158,108 @@ fn record_expectations() -> Result<(), String> {
 
 /// The main job on the embedded default (tract): inspect the CNN fixture, benchmark it, and
 /// gate its ~5% slower variant against it, which must come out as a regression (exit 1).
-fn demo() -> Result<(), String> {
-    let dir = testdata_dir().join("fixtures");
-    gen_models(Some(dir.clone()))?;
+/// Builds the release CLI (cargo's progress visible) and returns its path.
+fn release_binary() -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(Command::new(&cargo).current_dir(workspace_root()).args([
         "build",
-        "--quiet",
         "--release",
         "-p",
         "mlgate-cli",
     ]))?;
-    let mlgate = workspace_root().join("target/release/mlgate");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    Ok(target.join("release/mlgate"))
+}
+
+/// Imports `model` into the workspace `ws` and tags it `tag`.
+fn tag_baseline(mlgate: &Path, ws: &Path, model: &Path, tag: &str) -> Result<(), String> {
+    let out = Command::new(mlgate)
+        .arg("--workspace")
+        .arg(ws)
+        .args(["import", "--target", "tract_cpu", "--json", "--model"])
+        .arg(model)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", mlgate.display()))?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "import printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let id = report["build"]["id"]
+        .as_str()
+        .ok_or("import reported no build id")?
+        .to_string();
+    run(Command::new(mlgate)
+        .arg("--workspace")
+        .arg(ws)
+        .args(["tag", "create", "--force", &id, tag]))
+}
+
+/// The main job, as a team would wire it into CI: tag the baseline once, then gate every
+/// candidate against it.
+fn demo() -> Result<(), String> {
+    let dir = testdata_dir().join("fixtures");
+    gen_models(Some(dir.clone()))?;
+    let mlgate = release_binary()?;
     let cnn = dir.join("vision_cnn.onnx");
     let slow = dir.join("vision_cnn_slow.onnx");
-    run(Command::new(&mlgate).arg("inspect").arg(&cnn))?;
-    run(Command::new(&mlgate)
-        .args(["benchmark", "--backend", "tract"])
-        .arg(&cnn))?;
-    let status = Command::new(&mlgate)
-        .args(["compare", "--backend", "tract", "--threshold", "2"])
-        .arg(&cnn)
-        .arg(&slow)
+    let demo_dir = workspace_root().join("target/demo");
+    let _ = std::fs::remove_dir_all(&demo_dir);
+    std::fs::create_dir_all(&demo_dir).map_err(|e| format!("{}: {e}", demo_dir.display()))?;
+    let ws = demo_dir.join(".mlgate");
+    let mlgate_in = |args: &[&str]| {
+        let mut c = Command::new(&mlgate);
+        c.current_dir(&demo_dir)
+            .arg("--workspace")
+            .arg(&ws)
+            .args(args);
+        c
+    };
+    println!("\n$ mlgate inspect vision_cnn.onnx");
+    run(mlgate_in(&["inspect"]).arg(&cnn))?;
+    println!("\n$ mlgate import --model vision_cnn.onnx --target tract_cpu && mlgate tag create BUILD main-cnn");
+    tag_baseline(&mlgate, &ws, &cnn, "main-cnn")?;
+    let gate = |model: &Path| -> Result<Option<i32>, String> {
+        println!(
+            "\n$ mlgate ci --model {} --baseline main-cnn --latency-regression 2",
+            model.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let status = mlgate_in(&[
+            "ci",
+            "--baseline",
+            "main-cnn",
+            "--latency-regression",
+            "2",
+            "--model",
+        ])
+        .arg(model)
         .status()
         .map_err(|e| format!("cannot run {}: {e}", mlgate.display()))?;
-    match status.code() {
-        Some(1) => {
-            println!("\ndemo: the gate caught the ~5% slower variant (exit 1), as it should.");
+        Ok(status.code())
+    };
+    match gate(&slow)? {
+        Some(1) => println!(
+            "\ndemo: the gate caught the ~5% slower variant (exit 1); the report is {}",
+            ws.join("ci_report.json").display()
+        ),
+        Some(0) => {
+            return Err(
+                "demo: the gate did not flag the slower variant; is the machine busy?".into(),
+            )
+        }
+        other => return Err(format!("demo: mlgate ci failed (exit {other:?})")),
+    }
+    match gate(&cnn)? {
+        Some(0) => {
+            println!("\ndemo: the unchanged model passes (exit 0).");
             Ok(())
         }
-        Some(0) => {
-            Err("demo: the gate did not flag the slower variant; is the machine busy?".into())
-        }
-        _ => Err(format!("demo: compare failed ({status})")),
+        other => Err(format!(
+            "demo: the unchanged model did not pass (exit {other:?}); is the machine busy?"
+        )),
     }
 }
 
