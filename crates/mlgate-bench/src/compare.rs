@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use mlgate_backends::{BackendKind, Registry, Session, SessionInfo, SessionOptions};
 use mlgate_ir::TensorInfo;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::fingerprint::Fingerprint;
@@ -47,7 +48,7 @@ use crate::{BenchError, Metric, Progress, Result, Status};
 /// Defaults: p50, threshold 5%, α = 0.01, 95% interval; warmup 5 runs and 0.5 s per side;
 /// blocks of about 50 ms (at least 3 runs); first look after 4 s and 10 block pairs, last at
 /// 15 s. On the CNN fixture on a 2-core machine that is one comparison in at most 15 s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CompareConfig {
     pub metric: Metric,
     pub threshold: f64,
@@ -120,7 +121,7 @@ impl CompareConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Regression,
@@ -147,7 +148,7 @@ impl fmt::Display for Verdict {
 }
 
 /// One side of a comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Side {
     /// The gated metric over all of this side's timed samples, in ms (`None`: too few).
     pub metric_ms: Option<f64>,
@@ -159,7 +160,7 @@ pub struct Side {
 }
 
 /// The verdict and the evidence behind it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Comparison {
     pub verdict: Verdict,
     /// Why, in words, with the numbers.
@@ -169,11 +170,17 @@ pub struct Comparison {
     pub alpha: f64,
     pub confidence: f64,
     /// Estimated relative shift of the metric, candidate vs baseline (0.05 = 5% slower).
+    /// NaN (JSON `null`) when there was too little data to estimate it, as are the interval
+    /// and the p-value.
+    #[schemars(with = "Option<f64>")]
     pub relative_delta: f64,
+    #[schemars(with = "Option<f64>")]
     pub ci_low: f64,
+    #[schemars(with = "Option<f64>")]
     pub ci_high: f64,
     /// `metric(candidate)/metric(baseline) − 1` over all samples, for reference.
     pub observed_delta: Option<f64>,
+    #[schemars(with = "Option<f64>")]
     pub p_value: f64,
     /// The test and interval method, in words.
     pub method: String,
@@ -559,7 +566,7 @@ pub fn compare_sessions(
 }
 
 /// A model's load as part of a comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Loaded {
     pub model: PathBuf,
     pub session: SessionInfo,
@@ -568,7 +575,7 @@ pub struct Loaded {
 }
 
 /// `mlgate compare`: both models, the settings, the machine and the verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CompareResult {
     pub baseline: Loaded,
     pub candidate: Loaded,

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `VmRSS` and `VmHWM` of this process, in bytes.
@@ -57,7 +58,7 @@ pub fn reset_peak() -> bool {
 }
 
 /// Memory of one phase (model load, inference).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PhaseMemory {
     /// Resident memory when the phase began.
     pub rss_before_bytes: u64,
@@ -105,7 +106,7 @@ impl PeakMeter {
 }
 
 /// One sample of the timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TimelineSample {
     /// Milliseconds since the sampler started.
     pub t_ms: f64,

@@ -3,6 +3,7 @@
 
 use rusqlite::types::Value;
 use rusqlite::{params, Row};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -25,7 +26,7 @@ pub struct NewCommand {
 }
 
 /// A recorded invocation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CommandEntry {
     /// 16 hex digits.
     pub id: String,
@@ -34,6 +35,7 @@ pub struct CommandEntry {
     pub exit_code: i32,
     pub duration_ms: u64,
     #[serde(with = "crate::time::rfc3339")]
+    #[schemars(with = "crate::time::Rfc3339")]
     pub started_at: i64,
     pub cwd: String,
     pub machine_id: String,
