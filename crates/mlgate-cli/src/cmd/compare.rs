@@ -60,7 +60,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
     };
     let report = with_progress(json, |p| mlgate::benchmark::compare(&request, p))?;
     if json {
-        render::print_json(&report);
+        render::print_json(&report)?;
     } else {
         print!("{}", render_compare(&report));
     }

@@ -1,3 +1,5 @@
+use mlgate::report::{Envelope, RuntimeInstall};
+
 use crate::render;
 use crate::Outcome;
 
@@ -23,10 +25,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         RuntimeCommand::Install { runtime } => {
             let installed = mlgate::runtime::install_runtimes(&runtime)?;
             if json {
-                render::print_json(&serde_json::json!({
-                    "schema": "mlgate.runtime-install/v1",
-                    "installed": installed,
-                }));
+                render::print_json(&Envelope::new(RuntimeInstall { installed }))?;
             } else {
                 for i in &installed {
                     println!("{}", render::installed(i));

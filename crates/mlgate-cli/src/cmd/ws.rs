@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
 
+use mlgate::report::{Cancelled, Envelope};
 use mlgate::workspace::{time, NewCommand};
 use mlgate::{Workspace, WorkspaceOptions};
 
@@ -106,6 +107,16 @@ pub fn confirm(question: &str, yes: bool, flag: &str) -> mlgate::Result<bool> {
         line.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
+}
+
+/// What a command prints when the user answered no to [`confirm`]: nothing changed, exit 0.
+pub fn cancelled(json: bool) -> mlgate::Result<crate::Outcome> {
+    if json {
+        crate::render::print_json(&Envelope::new(Cancelled::new()))?;
+    } else {
+        println!("Cancelled; nothing changed.");
+    }
+    Ok(crate::Outcome::Success)
 }
 
 /// Subcommands whose second word is part of the command's name in the history.
