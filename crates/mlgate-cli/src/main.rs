@@ -11,6 +11,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use mlgate::workspace::CommandKind;
 
 #[derive(Parser)]
 #[command(
@@ -76,6 +77,30 @@ enum Command {
     Verify(cmd::verify::Args),
 }
 
+impl Command {
+    /// What the command history records this invocation as.
+    fn kind(&self) -> CommandKind {
+        match self {
+            Command::Inspect(_) => CommandKind::Inspect,
+            Command::Infer(_) => CommandKind::Infer,
+            Command::Doctor(_) => CommandKind::Doctor,
+            Command::Runtime(args) => args.kind(),
+            Command::Benchmark(_) => CommandKind::Benchmark,
+            Command::Compare(_) => CommandKind::Compare,
+            Command::Init(_) => CommandKind::Init,
+            Command::Import(_) => CommandKind::Import,
+            Command::Log(_) => CommandKind::Log,
+            Command::Diff(_) => CommandKind::Diff,
+            Command::Tag(args) => args.kind(),
+            Command::Baseline(args) => args.kind(),
+            Command::Budget(args) => args.kind(),
+            Command::History(args) => args.kind(),
+            Command::Status(_) => CommandKind::Status,
+            Command::Verify(_) => CommandKind::Verify,
+        }
+    }
+}
+
 /// Outcome of a command that did not fail: 0 or a gate's 1.
 pub enum Outcome {
     Success,
@@ -93,6 +118,7 @@ fn main() -> ExitCode {
         Err(e) => usage_error(e),
     };
     let json = cli.json;
+    let kind = cli.command.kind();
     cmd::ws::configure(cli.workspace.clone());
     let result = match cli.command {
         Command::Inspect(args) => cmd::inspect::run(args, json),
@@ -126,7 +152,7 @@ fn main() -> ExitCode {
         }
     };
     // The command history records the real exit code; it never changes it.
-    cmd::ws::record_history(code);
+    cmd::ws::record_history(kind, code);
     ExitCode::from(code)
 }
 

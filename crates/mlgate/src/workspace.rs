@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 pub use mlgate_registry::{
     method_label, time, AccuracyCheck, ArtifactKind, Benchmark, Budget, Build, BuildFilter,
-    BuildSummary, CiConfig, CiSection, CommandEntry, Constraint, HistoryFilter, LatestMetric,
-    Limit, LimitSource, NewBenchmark, NewCommand, Problem, RepairOutcome, ResolvedCi, Severity,
-    Sourced, Tag, TagChange, TagEvent, VerifyReport, BASELINE_TAG, WORKSPACE_DIR_NAME,
+    BuildSummary, CiConfig, CiSection, CommandEntry, CommandKind, Constraint, HistoryFilter,
+    LatestMetric, Limit, LimitSource, NewBenchmark, NewCommand, Problem, RepairOutcome, ResolvedCi,
+    Severity, Sourced, Tag, TagChange, TagEvent, VerifyReport, BASELINE_TAG, WORKSPACE_DIR_NAME,
 };
 use mlgate_registry::{NewBuild, Registry};
 
@@ -227,7 +227,8 @@ pub struct Status {
     pub benchmarks: u64,
     pub last_build: Option<Build>,
     pub last_benchmark: Option<RecentBenchmark>,
-    /// The last `validate` or `ci` run, from the command history.
+    /// The last gate run (`validate`, `ci` or `budget validate`: see
+    /// [`CommandKind::is_validation`]), from the command history.
     pub last_validate: Option<CommandEntry>,
     pub baseline: Option<BuildSummary>,
     pub budget: BudgetState,
@@ -708,25 +709,14 @@ impl Workspace {
             }
             None => None,
         };
-        let mut last_validate: Option<CommandEntry> = None;
-        for command in ["validate", "ci"] {
-            let found = reg
-                .history(&HistoryFilter {
-                    command: Some(command.into()),
-                    limit: Some(1),
-                    ..HistoryFilter::default()
-                })?
-                .into_iter()
-                .next();
-            if let Some(e) = found {
-                if last_validate
-                    .as_ref()
-                    .is_none_or(|l| e.started_at > l.started_at)
-                {
-                    last_validate = Some(e);
-                }
-            }
-        }
+        let last_validate = reg
+            .history(&HistoryFilter {
+                kinds: CommandKind::all().filter(|k| k.is_validation()).collect(),
+                limit: Some(1),
+                ..HistoryFilter::default()
+            })?
+            .into_iter()
+            .next();
         let workspace = reg.dir().to_path_buf();
         let machine = reg.machine().clone();
         drop(reg);

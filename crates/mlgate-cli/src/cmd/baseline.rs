@@ -3,7 +3,7 @@
 //! scripts pass `--force`/`--yes`, and nothing ever waits on a non-terminal stdin.
 
 use mlgate::report::{Baseline, BaselineSet, BaselineUnset, Envelope};
-use mlgate::workspace::BASELINE_TAG;
+use mlgate::workspace::{CommandKind, BASELINE_TAG};
 
 use crate::cmd::{view, ws};
 use crate::render;
@@ -35,6 +35,17 @@ pub enum BaselineCommand {
     },
     /// Changes of the baseline, and the baseline-style tags (main-*, production-*).
     History,
+}
+
+impl Args {
+    pub fn kind(&self) -> CommandKind {
+        match self.command {
+            None | Some(BaselineCommand::Show) => CommandKind::BaselineShow,
+            Some(BaselineCommand::Set { .. }) => CommandKind::BaselineSet,
+            Some(BaselineCommand::Unset { .. }) => CommandKind::BaselineUnset,
+            Some(BaselineCommand::History) => CommandKind::BaselineHistory,
+        }
+    }
 }
 
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {

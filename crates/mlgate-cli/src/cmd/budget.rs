@@ -3,7 +3,7 @@
 //! says where its limit came from.
 
 use mlgate::report::Envelope;
-use mlgate::workspace::{Budget, BudgetCheck, BudgetState, CheckStatus, Constraint};
+use mlgate::workspace::{Budget, BudgetCheck, BudgetState, CheckStatus, CommandKind, Constraint};
 
 use crate::cmd::{view, ws};
 use crate::render;
@@ -66,6 +66,17 @@ pub enum BudgetCommand {
         #[command(flatten)]
         limits: Limits,
     },
+}
+
+impl Args {
+    pub fn kind(&self) -> CommandKind {
+        match self.command {
+            None | Some(BudgetCommand::Show) => CommandKind::BudgetShow,
+            Some(BudgetCommand::Set(_)) => CommandKind::BudgetSet,
+            Some(BudgetCommand::Clear { .. }) => CommandKind::BudgetClear,
+            Some(BudgetCommand::Validate { .. }) => CommandKind::BudgetValidate,
+        }
+    }
 }
 
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {

@@ -2,7 +2,7 @@
 //! touches builds or benchmarks.
 
 use mlgate::report::{Envelope, HistoryDeleted, HistoryList};
-use mlgate::workspace::{CommandEntry, HistoryFilter};
+use mlgate::workspace::{CommandEntry, CommandKind, HistoryFilter};
 
 use crate::cmd::{view, ws};
 use crate::render;
@@ -40,6 +40,16 @@ pub enum HistoryCommand {
     },
 }
 
+impl Args {
+    pub fn kind(&self) -> CommandKind {
+        match self.command {
+            None => CommandKind::History,
+            Some(HistoryCommand::Delete { .. }) => CommandKind::HistoryDelete,
+            Some(HistoryCommand::Clear { .. }) => CommandKind::HistoryClear,
+        }
+    }
+}
+
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
     let workspace = ws::open()?;
     match args.command {
@@ -72,6 +82,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             let failed = args.filter.as_deref() == Some("failed");
             let filter = HistoryFilter {
                 command: args.filter.filter(|_| !failed),
+                kinds: Vec::new(),
                 failed_only: failed,
                 since: args
                     .since

@@ -1,4 +1,5 @@
 use mlgate::report::{Envelope, RuntimeInstall};
+use mlgate::workspace::CommandKind;
 
 use crate::render;
 use crate::Outcome;
@@ -18,6 +19,14 @@ enum RuntimeCommand {
         #[arg(default_value = "all")]
         runtime: String,
     },
+}
+
+impl Args {
+    pub fn kind(&self) -> CommandKind {
+        match self.command {
+            RuntimeCommand::Install { .. } => CommandKind::RuntimeInstall,
+        }
+    }
 }
 
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {

@@ -1,6 +1,7 @@
 //! `mlgate tag create|list|delete`: names for builds. Moving a tag keeps its history.
 
 use mlgate::report::{Envelope, TagCreate, TagDelete, TagList};
+use mlgate::workspace::CommandKind;
 
 use crate::cmd::{view, ws};
 use crate::render;
@@ -28,6 +29,16 @@ pub enum TagCommand {
     List,
     /// Delete a tag (its history is kept; the build is untouched).
     Delete { name: String },
+}
+
+impl Args {
+    pub fn kind(&self) -> CommandKind {
+        match self.command {
+            TagCommand::Create { .. } => CommandKind::TagCreate,
+            TagCommand::List => CommandKind::TagList,
+            TagCommand::Delete { .. } => CommandKind::TagDelete,
+        }
+    }
 }
 
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
