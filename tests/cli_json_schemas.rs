@@ -280,16 +280,23 @@ fn every_command_prints_json_that_its_schema_accepts() {
 fn cancelled_on_a_terminal(p: &mut Project) {
     use std::io::Write;
 
-    let (mut answer, terminal) = pseudo_terminal();
-    answer.write_all(b"n\n").unwrap();
-    let args = ["budget", "set", "--max-p95", "5"];
-    p.json(&args, &[0]);
-    let args = ["budget", "clear"];
-    let out = p.command(&args).stdin(terminal).output().unwrap();
-    let v = p.checked(&args, &out, &[0]);
-    assert_eq!(v["cancelled"], true);
+    let declined = |p: &mut Project, args: &[&str]| {
+        let (mut answer, terminal) = pseudo_terminal();
+        answer.write_all(b"n\n").unwrap();
+        let out = p.command(args).stdin(terminal).output().unwrap();
+        let v = p.checked(args, &out, &[0]);
+        assert_eq!(v["cancelled"], true);
+    };
+    p.json(&["budget", "set", "--max-p95", "5"], &[0]);
+    declined(p, &["budget", "clear"]);
     let left = p.json(&["budget", "show"], &[0]);
     assert_eq!(left["budget"]["max_p95_ms"], 5.0, "nothing changed: {left}");
+    declined(p, &["history", "clear"]);
+    let history = p.json(&["history"], &[0]);
+    assert!(
+        history["entries"].as_array().unwrap().len() > 1,
+        "nothing deleted: {history}"
+    );
 }
 
 #[cfg(not(unix))]

@@ -417,6 +417,27 @@ mod tests {
         assert_eq!(v.as_object().unwrap().len(), 2, "{v}");
     }
 
+    /// A report whose serialization fails, as a map with non-string keys would.
+    #[derive(JsonSchema)]
+    struct Broken;
+
+    impl Serialize for Broken {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> std::result::Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("no JSON for this"))
+        }
+    }
+
+    impl Report for Broken {
+        const SCHEMA: &'static str = "mlgate.broken/v1";
+    }
+
+    #[test]
+    fn a_report_that_cannot_be_serialized_is_an_error() {
+        let err = to_json(&Broken).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Environment);
+        assert!(err.to_string().contains("no JSON for this"), "{err}");
+    }
+
     #[test]
     fn schemas_pin_the_id_and_allow_null_for_not_a_number() {
         let entry = SCHEMAS

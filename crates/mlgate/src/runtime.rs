@@ -248,3 +248,27 @@ fn named_dims(info: &ModelInfo, inputs: &[Tensor]) -> BTreeMap<String, usize> {
 pub fn runtimes_dir() -> PathBuf {
     RuntimeConfig::from_env().runtimes_dir()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_default_backend_is_an_error_that_says_why() {
+        let mut doctor = doctor();
+        assert!(check_default_backend(&doctor).is_ok());
+        for r in &mut doctor.runtimes {
+            if r.backend == BackendKind::Tract {
+                r.available = false;
+                r.problem = Some("probe failed".into());
+            }
+        }
+        let err = check_default_backend(&doctor).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Environment);
+        let text = err.to_string();
+        assert!(
+            text.contains("tract") && text.contains("probe failed"),
+            "{text}"
+        );
+    }
+}
