@@ -554,9 +554,17 @@ fn status_and_benchmarks_recorded_through_the_library() {
     assert_eq!(v["last_benchmark"]["metric"]["n"], 50);
     assert!(ok(&p.root, &["log"]).contains("2.25 ms"));
 
+    assert!(text.contains("Last validate: never"), "{text}");
+
     // Latency is now known: the budget check fails on it (p50 2.25 > 2) and exits 1.
     let o = mlgate(&p.root, &["budget", "validate", "mlgate-baseline"]);
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    // status finds the gate in the history by its kind, not by how the CLI spells it.
+    let text = ok(&p.root, &["status"]);
+    assert!(text.contains("Last validate: FAILED"), "{text}");
+    let v = json(&p.root, &["status"]);
+    assert_eq!(v["last_validate"]["command"], "budget validate");
+    assert_eq!(v["last_validate"]["exit_code"], 1);
 }
 
 #[test]

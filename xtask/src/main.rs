@@ -25,6 +25,7 @@ Tasks:
   bench-ci [--runs N]   wall time and peak RSS of `mlgate ci --model` on the CNN fixture
   demo                  the CI story on tract: tag the CNN as baseline, gate its slower variant
                         (exit 1, report written), then the same model (exit 0)
+  schemas               write docs/schemas/<kind>.v<N>.json, the JSON Schema of every --json output
   help                  this text
 ";
 
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("record-expectations") => record_expectations(),
         Some("demo") => demo(),
+        Some("schemas") => schemas(),
         Some("bench-gate") => bench_gate::run(&args[1..]),
         Some("bench-registry") => bench_registry::run(&args[1..]),
         Some("bench-ci") => bench_ci::run(&args[1..]),
@@ -261,6 +263,42 @@ fn demo() -> Result<(), String> {
             "demo: the unchanged model did not pass (exit {other:?}); is the machine busy?"
         )),
     }
+}
+
+/// The JSON Schema of every `--json` output, generated from the report types
+/// (`mlgate::report::SCHEMAS`) into `docs/schemas/`; files of ids no longer listed go.
+/// A test of the facade fails while the committed files differ from what this writes.
+fn schemas() -> Result<(), String> {
+    let dir = workspace_root().join("docs/schemas");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut names = Vec::new();
+    for entry in mlgate::report::SCHEMAS {
+        let path = dir.join(entry.file_name());
+        let text = entry.file_text();
+        let same = std::fs::read_to_string(&path).is_ok_and(|old| old == text);
+        if !same {
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        println!(
+            "{:<10} {}  ({})",
+            if same { "unchanged" } else { "written" },
+            path.display(),
+            entry.id
+        );
+        names.push(entry.file_name());
+    }
+    let listing =
+        std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for file in listing.flatten() {
+        let name = file.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".json") && !names.contains(&name) {
+            std::fs::remove_file(file.path())
+                .map_err(|e| format!("cannot remove {}: {e}", file.path().display()))?;
+            println!("{:<10} {}", "removed", file.path().display());
+        }
+    }
+    Ok(())
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {

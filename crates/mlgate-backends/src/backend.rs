@@ -6,12 +6,15 @@ use std::str::FromStr;
 
 use mlgate_ir::tensor::Tensor;
 use mlgate_ir::{ModelFormat, TensorInfo};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
 
 /// Which runtime measures a model. The names are the ones users type and reports store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     Tract,
@@ -73,7 +76,7 @@ impl FromStr for BackendKind {
 }
 
 /// How much graph rewriting a runtime may do before running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OptLevel {
     Disabled,
@@ -84,7 +87,7 @@ pub enum OptLevel {
 }
 
 /// Where ONNX Runtime executes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase", tag = "kind")]
 pub enum ExecutionProvider {
     #[default]
@@ -104,7 +107,7 @@ impl fmt::Display for ExecutionProvider {
 }
 
 /// Which compute units CoreML may use (its `MLComputeUnits`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CoremlComputeUnits {
     #[default]
@@ -129,7 +132,7 @@ pub struct SessionOptions {
 
 /// What a session actually runs with: stored beside every measurement, because the
 /// runtime library comes from outside cargo and its version changes results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SessionInfo {
     pub backend: BackendKind,
     /// Runtime version (`1.31.1`, `2.3.0`, tract's crate version), when known.
@@ -147,7 +150,7 @@ pub struct SessionInfo {
 }
 
 /// Whether a runtime can be used on this machine, and if not, how to fix that.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RuntimeStatus {
     pub backend: BackendKind,
     pub available: bool,

@@ -2,12 +2,13 @@
 
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::{Registry, RuntimeStatus};
 
 /// The facts about this machine that change benchmark numbers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct HostFingerprint {
     pub cpu_model: Option<String>,
     pub logical_cores: usize,
@@ -108,7 +109,7 @@ impl HostFingerprint {
 }
 
 /// `mlgate doctor`: the host and every runtime's status.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Doctor {
     pub host: HostFingerprint,
     pub runtimes: Vec<RuntimeStatus>,

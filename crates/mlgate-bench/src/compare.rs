@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mlgate_backends::{BackendKind, Registry, Session, SessionInfo, SessionOptions};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::fingerprint::Fingerprint;
@@ -52,7 +53,7 @@ use crate::{BenchError, Metric, Progress, Result, Status};
 /// Defaults: p50, threshold 5%, α = 0.01, 95% interval; warmup 5 runs and 0.5 s per side;
 /// blocks of about 50 ms (at least 3 runs); first look after 4 s and 10 block pairs, last at
 /// 15 s. On the CNN fixture on a 2-core machine that is one comparison in at most 15 s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CompareConfig {
     pub metric: Metric,
     pub threshold: f64,
@@ -164,7 +165,7 @@ impl CompareConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Regression,
@@ -191,7 +192,7 @@ impl fmt::Display for Verdict {
 }
 
 /// One side of a comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Side {
     /// The gated metric over all of this side's timed samples, in ms (`None`: too few).
     pub metric_ms: Option<f64>,
@@ -203,7 +204,7 @@ pub struct Side {
 }
 
 /// The verdict and the evidence behind it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Comparison {
     pub verdict: Verdict,
     /// Why, in words, with the numbers.
@@ -213,11 +214,17 @@ pub struct Comparison {
     pub alpha: f64,
     pub confidence: f64,
     /// Estimated relative shift of the metric, candidate vs baseline (0.05 = 5% slower).
+    /// NaN (JSON `null`) when there was too little data to estimate it, as are the interval
+    /// and the p-value.
+    #[schemars(with = "Option<f64>")]
     pub relative_delta: f64,
+    #[schemars(with = "Option<f64>")]
     pub ci_low: f64,
+    #[schemars(with = "Option<f64>")]
     pub ci_high: f64,
     /// `metric(candidate)/metric(baseline) − 1` over all samples, for reference.
     pub observed_delta: Option<f64>,
+    #[schemars(with = "Option<f64>")]
     pub p_value: f64,
     /// The level `p_value` was tested at: `alpha` split across the planned looks.
     pub alpha_per_look: f64,
@@ -663,7 +670,7 @@ pub fn compare_sessions(
 }
 
 /// A model's load as part of a comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Loaded {
     pub model: PathBuf,
     pub session: SessionInfo,
@@ -681,7 +688,7 @@ pub struct Loaded {
 pub const MEMORY_RUNS: usize = 3;
 
 /// `mlgate compare`: both models, the settings, the machine and the verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CompareResult {
     pub baseline: Loaded,
     pub candidate: Loaded,

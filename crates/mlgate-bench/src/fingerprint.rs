@@ -7,9 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use mlgate_backends::SessionInfo;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Fingerprint {
     pub cpu_model: Option<String>,
     /// Logical CPUs this process may run on.

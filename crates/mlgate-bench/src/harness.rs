@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use mlgate_backends::{BackendKind, Registry, Session, SessionInfo, SessionOptions};
 use mlgate_ir::tensor::Tensor;
 use mlgate_ir::TensorInfo;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::fingerprint::Fingerprint;
@@ -23,7 +24,7 @@ use crate::{BenchError, Metric, Progress, Result, Status};
 /// at least 64 runs (enough to bound p90) and 2 s, stopping as soon as the 95% interval of
 /// the p50 is within ±1% of it, and never after 10 s. p95 and p99 are reported when the run
 /// reached 132 and 662 samples; raise `min_time_s` (or pass `min_runs`) to get them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BenchConfig {
     pub warmup_runs: u64,
     pub warmup_min_time_s: f64,
@@ -115,7 +116,7 @@ pub struct InputSet {
 }
 
 /// Throughput of a single-stream run: one inference at a time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Throughput {
     /// Timed runs divided by the time they took.
     pub inferences_per_s: f64,
@@ -125,7 +126,7 @@ pub struct Throughput {
 }
 
 /// When the latency settled, counted from the first inference.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Settling {
     /// Runs (warmup included) before latency settled: three consecutive windows of 5 runs
     /// with medians within 5% of the steady median (see `stats::settle_index`); `None` if
@@ -136,7 +137,7 @@ pub struct Settling {
 }
 
 /// The measurement of one input set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunResult {
     pub label: String,
     /// Shape of every input, by name.
@@ -163,7 +164,7 @@ pub struct RunResult {
 }
 
 /// Cold start of a model: what a user waits for before the first answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ColdStart {
     /// Loading the model and creating the session, in milliseconds.
     pub load_ms: f64,
@@ -177,7 +178,7 @@ pub struct ColdStart {
 }
 
 /// `mlgate benchmark`: a model on one runtime, every input set measured.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BenchmarkResult {
     pub model: PathBuf,
     pub session: SessionInfo,

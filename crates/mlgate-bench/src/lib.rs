@@ -29,6 +29,7 @@ pub mod stats;
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use compare::{
@@ -43,7 +44,7 @@ pub use memory::{PhaseMemory, TimelineSample};
 pub use stats::{LatencySummary, PercentileEstimate, Stability};
 
 /// The statistic a benchmark stops on and a comparison gates on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     #[default]

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `VmRSS` and `VmHWM` of this process, in bytes.
@@ -68,7 +69,7 @@ pub fn release_free_heap() {
 }
 
 /// Memory of one phase (model load, inference).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PhaseMemory {
     /// Resident memory when the phase began.
     pub rss_before_bytes: u64,
@@ -116,7 +117,7 @@ impl PeakMeter {
 }
 
 /// One sample of the timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TimelineSample {
     /// Milliseconds since the sampler started.
     pub t_ms: f64,

@@ -5,6 +5,7 @@
 //! was observed. Their intervals come from the binomial distribution of ranks, which holds
 //! for any continuous distribution; no normality is assumed anywhere a percentile is quoted.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, Normal, StudentsT};
 
@@ -83,7 +84,7 @@ pub fn percentile_ci_ranks(n: usize, q: f64, confidence: f64) -> Option<(usize, 
 }
 
 /// A percentile with its interval, or the reason it is not reported.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PercentileEstimate {
     /// e.g. 95.0 for p95.
     pub percentile: f64,
@@ -99,21 +100,31 @@ pub struct PercentileEstimate {
 }
 
 /// Summary of one latency series. Times are milliseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Without samples the statistics are NaN, which JSON writes as `null` (so the schema
+/// allows `null` for them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LatencySummary {
     pub n: usize,
+    #[schemars(with = "Option<f64>")]
     pub mean_ms: f64,
     /// Interval of the mean from a seeded bootstrap of the samples (assumes independent runs;
     /// see the autocorrelation diagnostic).
+    #[schemars(with = "Option<f64>")]
     pub mean_ci_low_ms: f64,
+    #[schemars(with = "Option<f64>")]
     pub mean_ci_high_ms: f64,
     /// Sample standard deviation (n − 1).
     pub std_ms: f64,
-    /// Coefficient of variation, std / mean.
+    /// Coefficient of variation, std / mean (NaN when the mean is not positive).
+    #[schemars(with = "Option<f64>")]
     pub cv: f64,
+    #[schemars(with = "Option<f64>")]
     pub min_ms: f64,
+    #[schemars(with = "Option<f64>")]
     pub max_ms: f64,
     /// Median absolute deviation from the median (unscaled).
+    #[schemars(with = "Option<f64>")]
     pub mad_ms: f64,
     /// p50, p90, p95, p99.
     pub percentiles: Vec<PercentileEstimate>,
@@ -132,7 +143,7 @@ impl LatencySummary {
 
 /// Samples far from the median by the modified z-score `0.6745·|x − median| / MAD > 3.5`
 /// (Iglewicz and Hoaglin). Counted and flagged; every sample stays in every statistic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Outliers {
     pub low: usize,
     pub high: usize,
@@ -334,7 +345,7 @@ pub fn relative_half_width(
 }
 
 /// What is unstable about a series, in numbers and in words.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Stability {
     pub cv: f64,
     /// Lag-1 autocorrelation of the series in run order; near 0 for independent runs.

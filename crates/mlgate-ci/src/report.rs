@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use mlgate_bench::{Comparison, Fingerprint, Metric, PhaseMemory, Verdict as AbVerdict};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::thresholds::Thresholds;
@@ -21,7 +22,7 @@ pub const CI_CHECK_SCHEMA: &str = "mlgate.ci-check/v1";
 pub const VALIDATE_SCHEMA: &str = "mlgate.validate/v1";
 
 /// One side of a gate: a file, or a build of the workspace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Subject {
     /// The model that ran (a stored artifact for builds).
     pub path: PathBuf,
@@ -49,7 +50,7 @@ impl Subject {
 }
 
 /// Where stored benchmark numbers came from, when `--use-cached` used them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CachedRun {
     pub benchmark_id: i64,
     pub hostname: String,
@@ -60,7 +61,7 @@ pub struct CachedRun {
     pub n: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CachedProvenance {
     pub baseline: CachedRun,
     pub candidate: CachedRun,
@@ -70,7 +71,7 @@ pub struct CachedProvenance {
 }
 
 /// The latency evidence: both sides measured now (interleaved), or stored numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LatencyEvidence {
     pub metric: Metric,
     pub backend: String,
@@ -154,21 +155,21 @@ impl LatencyEvidence {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SizeEvidence {
     pub baseline_bytes: u64,
     pub candidate_bytes: u64,
 }
 
 /// Each model's peak memory, measured on its own (see the method in each reading).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MemoryEvidence {
     pub baseline: Option<PhaseMemory>,
     pub candidate: Option<PhaseMemory>,
 }
 
 /// Everything a gate judged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Evidence {
     pub baseline: Subject,
     pub candidate: Subject,
@@ -182,7 +183,7 @@ pub struct Evidence {
 }
 
 /// `mlgate ci-check --json`: the low-level gate between two models.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GateReport {
     pub schema: String,
     pub mlgate_version: String,
@@ -202,7 +203,7 @@ impl GateReport {
 }
 
 /// `mlgate ci`: the report written to `.mlgate/ci_report.json` on every run, pass or fail.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CiReport {
     pub schema: String,
     pub mlgate_version: String,
@@ -241,7 +242,7 @@ impl CiReport {
 }
 
 /// `mlgate validate BUILD --json`: absolute limits on one build measured now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ValidateReport {
     pub schema: String,
     pub mlgate_version: String,

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use mlgate_bench::Metric;
 use mlgate_registry::{Budget, CiConfig, CiSection, Constraint, Limit, LimitSource, Sourced};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Default relative latency threshold, percent (as the reference tool's `ci`).
@@ -35,7 +36,7 @@ pub struct ThresholdFlags {
 }
 
 /// The limits in force, each with its source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Thresholds {
     /// The latency statistic gated (p50 by default).
     pub metric: Sourced<Metric>,

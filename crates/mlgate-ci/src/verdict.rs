@@ -15,13 +15,14 @@ use std::fmt;
 
 use mlgate_bench::{Metric, PercentileEstimate, PhaseMemory};
 use mlgate_registry::{Constraint, Limit, LimitSource};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::report::LatencyEvidence;
 use crate::thresholds::Thresholds;
 
 /// How one check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     Pass,
@@ -61,7 +62,7 @@ impl fmt::Display for CheckStatus {
 }
 
 /// Relative to a baseline, or an absolute budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {
     Regression,
@@ -70,7 +71,7 @@ pub enum CheckKind {
 }
 
 /// A measured value with its interval where it has one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Measured {
     pub value: f64,
     /// Interval bounds at `confidence`; absent for exact or single readings.
@@ -115,7 +116,7 @@ impl Measured {
 }
 
 /// One rule judged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Check {
     /// What is measured: `latency.p50`, `size`, `memory.peak`, `budget.max_latency_ms`, ...
     pub metric: String,
@@ -137,7 +138,7 @@ pub struct Check {
 }
 
 /// The gate's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VerdictStatus {
     Pass,
@@ -166,7 +167,7 @@ impl fmt::Display for VerdictStatus {
 }
 
 /// The decision, why, and every check behind it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Verdict {
     pub status: VerdictStatus,
     pub reason: String,

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use mlgate::workspace::CommandKind;
 
 #[derive(Parser)]
 #[command(
@@ -82,19 +83,51 @@ enum Command {
     Verify(cmd::verify::Args),
 }
 
+impl Command {
+    /// What the command history records this invocation as.
+    fn kind(&self) -> CommandKind {
+        match self {
+            Command::Inspect(_) => CommandKind::Inspect,
+            Command::Infer(_) => CommandKind::Infer,
+            Command::Doctor(_) => CommandKind::Doctor,
+            Command::Runtime(args) => args.kind(),
+            Command::Benchmark(_) => CommandKind::Benchmark,
+            Command::Compare(_) => CommandKind::Compare,
+            Command::CiCheck(_) => CommandKind::CiCheck,
+            Command::Validate(_) => CommandKind::Validate,
+            Command::Ci(_) => CommandKind::Ci,
+            Command::Init(_) => CommandKind::Init,
+            Command::Import(_) => CommandKind::Import,
+            Command::Log(_) => CommandKind::Log,
+            Command::Diff(_) => CommandKind::Diff,
+            Command::Tag(args) => args.kind(),
+            Command::Baseline(args) => args.kind(),
+            Command::Budget(args) => args.kind(),
+            Command::History(args) => args.kind(),
+            Command::Status(_) => CommandKind::Status,
+            Command::Verify(_) => CommandKind::Verify,
+        }
+    }
+}
+
 /// Outcome of a command that did not fail: 0 or a gate's 1.
 pub enum Outcome {
     Success,
     /// A gate found a real regression: exit 1.
     Regression,
-    /// The command found and reported damage itself (verify): exit 2 without another message.
+    /// The command found damage and reported it itself, on stderr and in its own report
+    /// (verify): exit 2 without another message.
     Problems,
 }
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => usage_error(e),
+    };
     let json = cli.json;
+    let kind = cli.command.kind();
     cmd::ws::configure(cli.workspace.clone());
     let result = match cli.command {
         Command::Inspect(args) => cmd::inspect::run(args, json),
@@ -123,20 +156,34 @@ fn main() -> ExitCode {
         Ok(Outcome::Problems) => 2,
         Err(err) => {
             if json {
-                let report = mlgate::report::ErrorReport::new(&err);
-                let _ = writeln!(
-                    std::io::stdout(),
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
+                // An error report always serializes; were it not to, stderr still says why.
+                let _ = render::print_json(&mlgate::report::ErrorReport::new(&err));
             }
             let _ = writeln!(std::io::stderr(), "error: {err}");
             2
         }
     };
     // The command history records the real exit code; it never changes it.
-    cmd::ws::record_history(code);
+    cmd::ws::record_history(kind, code);
     ExitCode::from(code)
+}
+
+/// A command line that does not parse: clap says why on stderr and exits 2; under `--json`
+/// the error report comes first on stdout. `--help` and `--version` print and exit 0.
+fn usage_error(e: clap::Error) -> ! {
+    let json = std::env::args()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    if json && e.use_stderr() {
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        let message = first.strip_prefix("error: ").unwrap_or(first);
+        let report = mlgate::report::ErrorReport::message(mlgate::ErrorKind::InvalidInput, message);
+        let _ = render::print_json(&report);
+        let _ = std::io::stdout().flush();
+    }
+    e.exit()
 }
 
 /// Rust ignores SIGPIPE, so `mlgate log | head` would make the next print panic. A command-

@@ -7,11 +7,12 @@ use mlgate::{FormatDetails, ModelInfo, TensorInfo};
 
 use crate::cmd::view;
 
-pub fn print_json<T: serde::Serialize>(value: &T) {
-    match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
-        Err(e) => eprintln!("error: cannot serialize JSON output: {e}"),
-    }
+/// Print a `--json` report: the one way every command writes JSON. A report that cannot be
+/// serialized prints nothing and fails the command (exit 2, said on stderr).
+pub fn print_json<R: mlgate::report::Report>(report: &R) -> mlgate::Result<()> {
+    let text = mlgate::report::to_json(report)?;
+    println!("{text}");
+    Ok(())
 }
 
 /// `1234567` → `1,234,567`.

@@ -1,10 +1,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The container format of a model file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelFormat {
     Onnx,
@@ -29,7 +32,7 @@ impl fmt::Display for ModelFormat {
 }
 
 /// Element type of a tensor, normalised across formats.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DType {
     F16,
@@ -117,7 +120,7 @@ impl fmt::Display for DType {
 }
 
 /// One dimension of a tensor shape.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Dim {
     /// A known extent.
@@ -157,7 +160,7 @@ impl fmt::Display for Dim {
 }
 
 /// Affine quantization of a tensor (TFLite), summarised.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Quantization {
     pub scale: Vec<f32>,
     pub zero_point: Vec<i64>,
@@ -167,7 +170,7 @@ pub struct Quantization {
 }
 
 /// A graph input or output.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TensorInfo {
     pub name: String,
     pub dtype: DType,
@@ -198,7 +201,7 @@ impl TensorInfo {
 }
 
 /// Facts only one format has.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "format", rename_all = "lowercase")]
 pub enum FormatDetails {
     Onnx {
@@ -235,7 +238,7 @@ pub enum FormatDetails {
 }
 
 /// What mlgate knows about a model file, the same shape for every format.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ModelInfo {
     /// Path as given by the user.
     pub path: String,

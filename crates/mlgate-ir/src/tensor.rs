@@ -5,6 +5,7 @@
 //! The readers never trust sizes a file claims: every length is checked against the bytes
 //! that are actually there before anything is allocated for it.
 
+use schemars::JsonSchema;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -441,7 +442,7 @@ impl fmt::Display for Tensor {
 
 /// Summary of a tensor's values. min/max/mean/std are over the finite values only (bools as
 /// 0/1); they are `None` when there is none.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, JsonSchema)]
 pub struct TensorStats {
     pub count: usize,
     pub min: Option<f64>,

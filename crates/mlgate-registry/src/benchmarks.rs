@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 
 use rusqlite::{params, OptionalExtension, Row};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{RegistryError, Result};
@@ -54,7 +55,7 @@ pub struct Benchmark {
 }
 
 /// The headline numbers of a build's latest benchmark.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LatestMetric {
     pub benchmark_id: i64,
     pub backend: String,
@@ -63,6 +64,7 @@ pub struct LatestMetric {
     pub memory_mb: Option<f64>,
     pub n: u64,
     #[serde(with = "crate::time::rfc3339")]
+    #[schemars(with = "crate::time::Rfc3339")]
     pub created_at: i64,
 }
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use rusqlite::types::Value;
 use rusqlite::{params, OptionalExtension, Row};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -100,7 +101,7 @@ impl NewBuild {
 }
 
 /// A registered build.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Build {
     /// 64 hex digits; see [`build_id`].
     pub id: String,
@@ -121,6 +122,7 @@ pub struct Build {
     pub imported: bool,
     pub notes: Option<String>,
     #[serde(with = "crate::time::rfc3339")]
+    #[schemars(with = "crate::time::Rfc3339")]
     pub created_at: i64,
     pub machine_id: String,
     pub hostname: String,
@@ -136,7 +138,7 @@ impl Build {
 }
 
 /// A build with its latest benchmark, as lists show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BuildSummary {
     pub build: Build,
     pub latest: Option<LatestMetric>,

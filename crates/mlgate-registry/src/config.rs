@@ -8,12 +8,15 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{RegistryError, Result};
 
 /// The four budget constraints. Sizes and memory are in MB (10^6 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Constraint {
     MaxLatencyMs,
@@ -95,7 +98,7 @@ impl fmt::Display for Constraint {
 }
 
 /// `budget.toml`: absolute limits, each optional.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Budget {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -193,7 +196,7 @@ impl Budget {
 }
 
 /// Where a limit came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LimitSource {
     /// A command-line flag of this run.
@@ -221,14 +224,14 @@ impl fmt::Display for LimitSource {
 }
 
 /// A value and where it came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Sourced<T> {
     pub value: T,
     pub source: LimitSource,
 }
 
 /// A budget constraint in force.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Limit {
     pub constraint: Constraint,
     pub value: f64,

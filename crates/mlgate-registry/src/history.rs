@@ -3,17 +3,144 @@
 
 use rusqlite::types::Value;
 use rusqlite::{params, Row};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{RegistryError, Result};
 use crate::Registry;
 
+/// Which mlgate command an invocation was. The history stores its stable name
+/// ([`CommandKind::name`]), so what reads the history (the last validation in `status`, the
+/// `--filter` of `history`) never depends on how the command line spells its commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum CommandKind {
+    Inspect,
+    Infer,
+    Doctor,
+    RuntimeInstall,
+    Benchmark,
+    Compare,
+    Init,
+    Import,
+    Log,
+    Diff,
+    TagCreate,
+    TagList,
+    TagDelete,
+    BaselineShow,
+    BaselineSet,
+    BaselineUnset,
+    BaselineHistory,
+    BudgetShow,
+    BudgetSet,
+    BudgetClear,
+    BudgetValidate,
+    History,
+    HistoryDelete,
+    HistoryClear,
+    Status,
+    Verify,
+    Validate,
+    Ci,
+    CiCheck,
+}
+
+impl CommandKind {
+    /// Every kind with its stable name. A name never changes once released: entries already
+    /// in a history keep it. A command's group comes first (`tag create`), so filtering on
+    /// `tag` finds every tag command.
+    const NAMES: [(CommandKind, &'static str); 29] = [
+        (CommandKind::Inspect, "inspect"),
+        (CommandKind::Infer, "infer"),
+        (CommandKind::Doctor, "doctor"),
+        (CommandKind::RuntimeInstall, "runtime install"),
+        (CommandKind::Benchmark, "benchmark"),
+        (CommandKind::Compare, "compare"),
+        (CommandKind::Init, "init"),
+        (CommandKind::Import, "import"),
+        (CommandKind::Log, "log"),
+        (CommandKind::Diff, "diff"),
+        (CommandKind::TagCreate, "tag create"),
+        (CommandKind::TagList, "tag list"),
+        (CommandKind::TagDelete, "tag delete"),
+        (CommandKind::BaselineShow, "baseline show"),
+        (CommandKind::BaselineSet, "baseline set"),
+        (CommandKind::BaselineUnset, "baseline unset"),
+        (CommandKind::BaselineHistory, "baseline history"),
+        (CommandKind::BudgetShow, "budget show"),
+        (CommandKind::BudgetSet, "budget set"),
+        (CommandKind::BudgetClear, "budget clear"),
+        (CommandKind::BudgetValidate, "budget validate"),
+        (CommandKind::History, "history"),
+        (CommandKind::HistoryDelete, "history delete"),
+        (CommandKind::HistoryClear, "history clear"),
+        (CommandKind::Status, "status"),
+        (CommandKind::Verify, "verify"),
+        (CommandKind::Validate, "validate"),
+        (CommandKind::Ci, "ci"),
+        (CommandKind::CiCheck, "ci-check"),
+    ];
+
+    /// Every kind.
+    pub fn all() -> impl Iterator<Item = CommandKind> {
+        Self::NAMES.into_iter().map(|(k, _)| k)
+    }
+
+    /// The stable name stored in the history: `import`, `tag create`, `ci-check`.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map(|(_, n)| *n)
+            .expect("every kind has a name")
+    }
+
+    /// The kind a stored name stands for; `None` for a name no kind has (an entry written
+    /// by another version of mlgate).
+    pub fn from_name(name: &str) -> Option<CommandKind> {
+        Self::NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(k, _)| *k)
+    }
+
+    /// A gate that passes (exit 0) or fails (exit 1) a build: what `status` shows as the last
+    /// validation.
+    pub fn is_validation(self) -> bool {
+        matches!(
+            self,
+            CommandKind::Validate | CommandKind::Ci | CommandKind::BudgetValidate
+        )
+    }
+}
+
+impl std::fmt::Display for CommandKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<CommandKind> for &'static str {
+    fn from(kind: CommandKind) -> &'static str {
+        kind.name()
+    }
+}
+
+impl TryFrom<String> for CommandKind {
+    type Error = String;
+
+    fn try_from(name: String) -> std::result::Result<CommandKind, String> {
+        CommandKind::from_name(&name).ok_or_else(|| format!("unknown command `{name}`"))
+    }
+}
+
 /// An invocation to record.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewCommand {
-    /// Subcommand path as typed: `import`, `tag create`, `baseline set`.
-    pub command: String,
+    /// Which command it was; stored as its stable name.
+    pub command: CommandKind,
     /// Every argument after the program name.
     pub args: Vec<String>,
     pub exit_code: i32,
@@ -25,15 +152,17 @@ pub struct NewCommand {
 }
 
 /// A recorded invocation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CommandEntry {
     /// 16 hex digits.
     pub id: String,
+    /// The command's stable name ([`CommandKind::name`]): `import`, `tag create`, ...
     pub command: String,
     pub args: Vec<String>,
     pub exit_code: i32,
     pub duration_ms: u64,
     #[serde(with = "crate::time::rfc3339")]
+    #[schemars(with = "crate::time::Rfc3339")]
     pub started_at: i64,
     pub cwd: String,
     pub machine_id: String,
@@ -41,11 +170,21 @@ pub struct CommandEntry {
     pub build_ids: Vec<String>,
 }
 
+impl CommandEntry {
+    /// The command this entry records; `None` for a name this version does not know.
+    pub fn kind(&self) -> Option<CommandKind> {
+        CommandKind::from_name(&self.command)
+    }
+}
+
 /// Which history entries to list.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryFilter {
-    /// First word of the command (`baseline` matches `baseline set`), or the full path.
+    /// First word of the command's name (`baseline` matches `baseline set`), or the whole
+    /// name, as a user types it.
     pub command: Option<String>,
+    /// Only these commands (none: any).
+    pub kinds: Vec<CommandKind>,
     /// Only entries that exited non-zero.
     pub failed_only: bool,
     pub since: Option<i64>,
@@ -95,7 +234,7 @@ impl Registry {
              started_at, cwd, machine_id, hostname) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 id,
-                cmd.command,
+                cmd.command.name(),
                 args,
                 cmd.exit_code,
                 cmd.duration_ms as i64,
@@ -119,6 +258,7 @@ impl Registry {
 
     /// History entries, newest first.
     pub fn history(&self, f: &HistoryFilter) -> Result<Vec<CommandEntry>> {
+        let kinds_clause = format!("h.command IN ({})", vec!["?"; f.kinds.len()].join(", "));
         let mut clauses: Vec<&str> = Vec::new();
         let mut values: Vec<Value> = Vec::new();
         if let Some(c) = &f.command {
@@ -130,6 +270,10 @@ impl Registry {
                     .replace('%', "\\%")
                     .replace('_', "\\_")
             )));
+        }
+        if !f.kinds.is_empty() {
+            clauses.push(&kinds_clause);
+            values.extend(f.kinds.iter().map(|k| Value::Text(k.name().into())));
         }
         if f.failed_only {
             clauses.push("h.exit_code <> 0");
@@ -201,5 +345,64 @@ impl Registry {
         let n = tx.execute("DELETE FROM command_history", [])?;
         tx.commit()?;
         Ok(n as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_one_stable_name() {
+        let mut names = std::collections::BTreeSet::new();
+        for kind in CommandKind::all() {
+            assert!(names.insert(kind.name()), "{kind} twice");
+            assert_eq!(CommandKind::from_name(kind.name()), Some(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.name()));
+            assert_eq!(serde_json::from_str::<CommandKind>(&json).unwrap(), kind);
+        }
+        assert_eq!(CommandKind::TagCreate.name(), "tag create");
+        assert_eq!(CommandKind::from_name("mlgate"), None);
+    }
+
+    #[test]
+    fn history_filters_by_kind_and_by_the_name_a_user_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut reg, _) = Registry::open(&dir.path().join(".mlgate"), true).unwrap();
+        let record = |reg: &mut Registry, command, exit_code, started_at| {
+            reg.record_command(&NewCommand {
+                command,
+                args: Vec::new(),
+                exit_code,
+                duration_ms: 1,
+                started_at,
+                cwd: String::new(),
+                build_ids: Vec::new(),
+            })
+            .unwrap();
+        };
+        record(&mut reg, CommandKind::BudgetValidate, 1, 1_000);
+        record(&mut reg, CommandKind::TagCreate, 0, 2_000);
+        record(&mut reg, CommandKind::Status, 0, 3_000);
+        let commands = |f: &HistoryFilter| -> Vec<String> {
+            reg.history(f)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.command)
+                .collect()
+        };
+        let gates = HistoryFilter {
+            kinds: CommandKind::all().filter(|k| k.is_validation()).collect(),
+            ..HistoryFilter::default()
+        };
+        assert_eq!(commands(&gates), ["budget validate"]);
+        let typed = HistoryFilter {
+            command: Some("tag".into()),
+            ..HistoryFilter::default()
+        };
+        assert_eq!(commands(&typed), ["tag create"]);
+        let entry = reg.history(&HistoryFilter::default()).unwrap().remove(0);
+        assert_eq!(entry.kind(), Some(CommandKind::Status));
     }
 }

@@ -49,7 +49,7 @@ pub use config::{
     Sourced,
 };
 pub use error::{RegistryError, Result};
-pub use history::{CommandEntry, HistoryFilter, NewCommand};
+pub use history::{CommandEntry, CommandKind, HistoryFilter, NewCommand};
 pub use layout::{discover, Layout, WORKSPACE_DIR_NAME};
 pub use machine::Machine;
 pub use store::{ArtifactKind, ArtifactState, ArtifactStore, StoredArtifact};

@@ -2,6 +2,7 @@
 //! build was `main-mobilenet` on March 3rd" always has an answer.
 
 use rusqlite::{params, OptionalExtension, Row};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{RegistryError, Result};
@@ -10,28 +11,30 @@ use crate::Registry;
 /// The tag `mlgate baseline` manages; `mlgate ci` gates against it by default.
 pub const BASELINE_TAG: &str = "mlgate-baseline";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Tag {
     pub name: String,
     pub build_id: String,
     #[serde(with = "crate::time::rfc3339")]
+    #[schemars(with = "crate::time::Rfc3339")]
     pub updated_at: i64,
 }
 
 /// One change of a tag. `build_id` is `None` when the tag was deleted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TagEvent {
     pub name: String,
     pub build_id: Option<String>,
     pub previous_build_id: Option<String>,
     #[serde(with = "crate::time::rfc3339")]
+    #[schemars(with = "crate::time::Rfc3339")]
     pub at: i64,
     pub machine_id: String,
     pub hostname: String,
 }
 
 /// What setting a tag did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TagChange {
     pub tag: Tag,
     /// The build it pointed at before, if it existed and pointed elsewhere.

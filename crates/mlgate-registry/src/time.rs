@@ -116,6 +116,27 @@ fn parse_date_time(t: &str) -> Option<i64> {
     Some(ms)
 }
 
+/// How a timestamp written by [`rfc3339`] looks in a JSON Schema: a UTC date-time string
+/// such as `2024-02-29T13:14:15Z`. Fields use it with `#[schemars(with = "Rfc3339")]`.
+pub struct Rfc3339;
+
+impl schemars::JsonSchema for Rfc3339 {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Rfc3339".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date-time",
+        })
+    }
+}
+
 /// Serde helper: store milliseconds, serialize as RFC 3339 UTC text.
 pub mod rfc3339 {
     use serde::{Deserialize, Deserializer, Serializer};

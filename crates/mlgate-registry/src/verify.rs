@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -17,7 +18,7 @@ use crate::{Budget, CiConfig, Registry};
 /// import running right now (artifact stored, row not yet committed): repair leaves it.
 const GRACE: Duration = Duration::from_secs(15 * 60);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Data is damaged or missing.
@@ -27,7 +28,7 @@ pub enum Severity {
 }
 
 /// One thing `verify` found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Problem {
     pub severity: Severity,
     /// `corrupt_artifact`, `missing_artifact`, `damaged_samples`, `database`,
@@ -40,7 +41,7 @@ pub struct Problem {
     pub repair: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VerifyReport {
     pub builds_checked: u64,
     pub artifacts_checked: u64,
@@ -60,7 +61,7 @@ impl VerifyReport {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RepairOutcome {
     pub repaired: Vec<String>,
     pub not_repaired: Vec<String>,

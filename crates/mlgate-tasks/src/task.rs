@@ -3,12 +3,15 @@
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
 
 /// What kind of data a model consumes, which decides what its synthetic inputs look like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Task {
     Vision,
@@ -68,7 +71,9 @@ impl FromStr for Task {
 
 /// How sure detection is: `high` comes from how the graph uses its inputs, `medium` from
 /// tensor names, `low` from shapes and dtypes alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     Low,
@@ -93,7 +98,7 @@ impl fmt::Display for Confidence {
 }
 
 /// Where the reported task came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TaskSource {
     /// Detected from the model.
@@ -103,7 +108,7 @@ pub enum TaskSource {
 }
 
 /// What one model input carries, which decides how it is synthesised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InputRole {
     /// An image: smooth structure plus noise, in the model's value range.
@@ -170,7 +175,7 @@ impl fmt::Display for InputRole {
 }
 
 /// The role detection gave one input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InputAssessment {
     /// The input's name in the model.
     pub name: String,
@@ -178,7 +183,7 @@ pub struct InputAssessment {
 }
 
 /// The answer to "what kind of model is this?", with the reasons a person can check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TaskReport {
     pub task: Task,
     pub confidence: Confidence,

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use mlgate_backends::{BackendKind, Registry, SessionOptions};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use mlgate_bench::compare::{Analysis, Loaded, Side};
@@ -145,7 +146,7 @@ pub struct BenchmarkRequest {
 }
 
 /// `mlgate benchmark --json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BenchmarkReport {
     pub schema: String,
     pub mlgate_version: String,
@@ -191,7 +192,7 @@ pub struct CompareRequest {
 }
 
 /// `mlgate compare --json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CompareReport {
     pub schema: String,
     pub mlgate_version: String,

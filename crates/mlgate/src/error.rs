@@ -1,6 +1,10 @@
+use schemars::JsonSchema;
+
 /// What kind of failure an [`Error`] is, so callers can decide what to do (the CLI maps
-/// user-facing kinds to exit code 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// user-facing kinds to exit code 2). Named in the `mlgate.error/v1` report as
+/// `invalid_input` or `environment`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The user's input is wrong: a missing or malformed model file, an invalid value.
     InvalidInput,
@@ -37,6 +41,12 @@ pub enum Error {
     /// An `.npy`/`.npz` tensor file could not be read or written.
     #[error(transparent)]
     Tensor(mlgate_ir::tensor::TensorError),
+    /// A report could not be turned into JSON (a bug: every report type serializes).
+    #[error("cannot write the JSON output: {0}")]
+    Output(#[source] serde_json::Error),
+    /// The host cannot do what was asked (e.g. no working runtime); `hint` says what to do.
+    #[error("{what}: {hint}")]
+    Host { what: String, hint: String },
 }
 
 impl Error {
@@ -55,6 +65,7 @@ impl Error {
             Error::Runtime(_) => ErrorKind::InvalidInput,
             Error::Tensor(mlgate_ir::tensor::TensorError::Io { .. }) => ErrorKind::Environment,
             Error::Tensor(_) => ErrorKind::InvalidInput,
+            Error::Output(_) | Error::Host { .. } => ErrorKind::Environment,
         }
     }
 }

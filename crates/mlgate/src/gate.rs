@@ -457,14 +457,26 @@ fn default_target(format: ModelFormat) -> &'static str {
     }
 }
 
+/// A `ci` run: the report (also on disk) and, when the gate could not run, why.
+#[derive(Debug)]
+pub struct CiRun {
+    pub report: CiReport,
+    /// The error behind an `error` verdict; callers report it as such (exit 2 in the CLI).
+    pub error: Option<Error>,
+}
+
 /// Runs the CI gate and writes `.mlgate/ci_report.json` — on a pass, a failure, a skip
-/// and an error alike (an error is returned after the report saying so is written).
-pub fn ci(ws: &Workspace, request: &CiRequest, progress: &mut dyn Progress) -> Result<CiReport> {
+/// and an error alike, so the artifact a pipeline uploads always says what happened.
+pub fn ci(ws: &Workspace, request: &CiRequest, progress: &mut dyn Progress) -> CiRun {
     let created_at = mlgate_registry::time::format_utc(mlgate_registry::time::now_ms());
-    let result = ci_inner(ws, request, progress);
-    let (verdict, evidence, target) = match &result {
-        Ok((v, e, t)) => (v.clone(), e.clone(), t.clone()),
-        Err(e) => (Verdict::error(e.to_string()), None, request.target.clone()),
+    let (verdict, evidence, target, mut error) = match ci_inner(ws, request, progress) {
+        Ok((v, e, t)) => (v, e, t, None),
+        Err(e) => (
+            Verdict::error(e.to_string()),
+            None,
+            request.target.clone(),
+            Some(e),
+        ),
     };
     let report = CiReport::new(
         created_at,
@@ -474,10 +486,10 @@ pub fn ci(ws: &Workspace, request: &CiRequest, progress: &mut dyn Progress) -> R
         verdict,
         evidence,
     );
-    let written = write_json(&ws.ci_report_path(), &report);
-    result?;
-    written?;
-    Ok(report)
+    if let Err(e) = write_json(&ws.ci_report_path(), &report) {
+        error.get_or_insert(e);
+    }
+    CiRun { report, error }
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {

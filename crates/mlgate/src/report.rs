@@ -1,18 +1,215 @@
-//! Versioned machine-readable outputs.
+//! Versioned machine-readable outputs: what every command prints under `--json`.
 //!
-//! Every `--json` output is an envelope `{"schema": "mlgate.<kind>/v<N>", ...}`. A schema's
-//! version changes only when a field is removed or changes meaning; adding fields is
-//! compatible. The JSON Schema documents live in `docs/schemas/`.
+//! Each output is a [`Report`]: a type with its own schema id `mlgate.<kind>/v<N>`, one id
+//! per JSON shape. Most are an [`Envelope`] around a [`Body`] (the body's fields sit beside
+//! `schema` and `mlgate_version`); a few are top-level types that carry those fields
+//! themselves ([`InspectReport`], [`crate::runtime::InferReport`],
+//! [`crate::benchmark::BenchmarkReport`], [`crate::benchmark::CompareReport`],
+//! [`DoctorReport`], [`ErrorReport`]).
+//!
+//! A schema's version changes only when a field is removed or changes meaning; adding fields
+//! is compatible. The JSON Schema of every id is generated from these types ([`SCHEMAS`]) by
+//! `cargo xtask schemas` into `docs/schemas/<kind>.v<N>.json`, and a test fails when the
+//! committed files differ from what the types generate.
+//!
+//! Adding a command's output: a body type (or an existing one) and one line in the
+//! `reports!` list below; the CLI prints it with `Envelope::new(body)`.
 
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::ModelInfo;
+use crate::benchmark::{BenchmarkReport, CompareReport, BENCHMARK_SCHEMA, COMPARE_SCHEMA};
+use crate::runtime::{InferReport, Installed, INFER_SCHEMA};
+use crate::workspace::{
+    BaselineHistory, BudgetCheck, BudgetState, BuildDetail, BuildDiff, BuildSummary, CommandEntry,
+    ImportOutcome, InitOutcome, RepairOutcome, Status, Tag, TagChange, TagEntry, VerifyReport,
+};
+use crate::{ErrorKind, ModelInfo, Result};
+
+/// A `--json` output: serializable, described by a JSON Schema, with its own schema id.
+pub trait Report: Serialize + JsonSchema {
+    /// `mlgate.<kind>/v<N>`, the value of the output's `schema` field.
+    const SCHEMA: &'static str;
+}
+
+/// The body of an [`Envelope`]: its fields are printed beside `schema` and `mlgate_version`.
+pub trait Body: Serialize + JsonSchema {
+    /// The schema id of `Envelope<Self>`.
+    const SCHEMA: &'static str;
+}
+
+/// A versioned envelope whose body's fields sit beside `schema` and `mlgate_version`.
+/// The workspace commands' outputs use it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Envelope<T> {
+    pub schema: String,
+    pub mlgate_version: String,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+impl<T: Body> Envelope<T> {
+    pub fn new(body: T) -> Self {
+        Envelope {
+            schema: T::SCHEMA.to_string(),
+            mlgate_version: VERSION.to_string(),
+            body,
+        }
+    }
+}
+
+impl<T: Body> Report for Envelope<T> {
+    const SCHEMA: &'static str = T::SCHEMA;
+}
+
+/// The version of mlgate that wrote a report.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The JSON text of a report, as `--json` prints it (pretty, no trailing newline).
+pub fn to_json<R: Report>(report: &R) -> Result<String> {
+    serde_json::to_string_pretty(report).map_err(crate::Error::Output)
+}
+
+/// One `--json` output in [`SCHEMAS`]: its id and how to make its JSON Schema.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaEntry {
+    pub id: &'static str,
+    pub schema: fn() -> Schema,
+}
+
+impl SchemaEntry {
+    const fn of<R: Report>() -> SchemaEntry {
+        SchemaEntry {
+            id: R::SCHEMA,
+            schema: schema_for::<R>,
+        }
+    }
+
+    const fn of_body<T: Body>() -> SchemaEntry {
+        SchemaEntry {
+            id: T::SCHEMA,
+            schema: body_schema_for::<T>,
+        }
+    }
+
+    /// `docs/schemas/` file name: `mlgate.baseline-history/v1` → `baseline-history.v1.json`.
+    pub fn file_name(&self) -> String {
+        let rest = self.id.strip_prefix("mlgate.").unwrap_or(self.id);
+        format!("{}.json", rest.replace('/', "."))
+    }
+
+    /// The schema as the committed file holds it: pretty JSON and a final newline.
+    pub fn file_text(&self) -> String {
+        let text =
+            serde_json::to_string_pretty(&(self.schema)()).expect("a JSON Schema is plain JSON");
+        format!("{text}\n")
+    }
+}
+
+/// The JSON Schema (draft 2020-12) of a report, describing what serde_json writes: fields
+/// skipped when empty are optional, every other field is required, and `schema` must be the
+/// report's own id.
+pub fn schema_for<R: Report>() -> Schema {
+    let mut schema = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<R>();
+    schema.insert("title".into(), Value::String(R::SCHEMA.into()));
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        properties.insert(
+            "schema".into(),
+            serde_json::json!({
+                "description": "The schema id of this output.",
+                "const": R::SCHEMA,
+            }),
+        );
+        if let Some(version) = properties.get_mut("mlgate_version") {
+            *version = serde_json::json!({
+                "description": "The version of mlgate that wrote this output.",
+                "type": "string",
+            });
+        }
+    }
+    schema
+}
+
+/// [`schema_for`] an [`Envelope`], described by its body's documentation.
+fn body_schema_for<T: Body>() -> Schema {
+    let mut schema = schema_for::<Envelope<T>>();
+    let body = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    match body.get("description") {
+        Some(d) => schema.insert("description".into(), d.clone()),
+        None => schema.remove("description"),
+    };
+    schema
+}
+
+/// Declares which type each schema id belongs to, and lists them all in [`SCHEMAS`].
+/// `report T = ID;` for a top-level report type, `body T = ID;` for a type printed in an
+/// [`Envelope`].
+macro_rules! reports {
+    ($($what:ident $ty:ty = $id:expr;)*) => {
+        $(reports!(@impl $what $ty = $id);)*
+
+        /// Every `--json` output of mlgate, one entry per schema id.
+        pub const SCHEMAS: &[SchemaEntry] = &[$(reports!(@entry $what $ty)),*];
+    };
+    (@impl report $ty:ty = $id:expr) => {
+        impl Report for $ty {
+            const SCHEMA: &'static str = $id;
+        }
+    };
+    (@impl body $ty:ty = $id:expr) => {
+        impl Body for $ty {
+            const SCHEMA: &'static str = $id;
+        }
+    };
+    (@entry report $ty:ty) => { SchemaEntry::of::<$ty>() };
+    (@entry body $ty:ty) => { SchemaEntry::of_body::<$ty>() };
+}
+
+reports! {
+    report mlgate_ci::CiReport = mlgate_ci::CI_SCHEMA;
+    report mlgate_ci::GateReport = mlgate_ci::CI_CHECK_SCHEMA;
+    report mlgate_ci::ValidateReport = mlgate_ci::VALIDATE_SCHEMA;
+    report InspectReport = INSPECT_SCHEMA;
+    report InferReport = INFER_SCHEMA;
+    report DoctorReport = DOCTOR_SCHEMA;
+    report BenchmarkReport = BENCHMARK_SCHEMA;
+    report CompareReport = COMPARE_SCHEMA;
+    report ErrorReport = ERROR_SCHEMA;
+    body RuntimeInstall = "mlgate.runtime-install/v1";
+    body InitOutcome = "mlgate.init/v1";
+    body ImportOutcome = "mlgate.import/v1";
+    body BuildList = "mlgate.log/v1";
+    body BuildDetail = "mlgate.build/v1";
+    body BuildDiff = "mlgate.diff/v1";
+    body TagList = "mlgate.tags/v1";
+    body TagCreate = "mlgate.tag-create/v1";
+    body TagDelete = "mlgate.tag-delete/v1";
+    body Baseline = "mlgate.baseline/v1";
+    body BaselineSet = "mlgate.baseline-set/v1";
+    body BaselineUnset = "mlgate.baseline-unset/v1";
+    body BaselineHistory = "mlgate.baseline-history/v1";
+    body BudgetState = "mlgate.budget/v1";
+    body BudgetCheck = "mlgate.budget-check/v1";
+    body HistoryList = "mlgate.history/v1";
+    body HistoryDeleted = "mlgate.history-delete/v1";
+    body Status = "mlgate.status/v1";
+    body Verification = "mlgate.verify/v1";
+    body Cancelled = "mlgate.cancelled/v1";
+}
 
 /// Schema id of [`InspectReport`].
 pub const INSPECT_SCHEMA: &str = "mlgate.inspect/v1";
 
 /// `mlgate inspect --json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InspectReport {
     pub schema: String,
     pub mlgate_version: String,
@@ -27,7 +224,7 @@ impl InspectReport {
     pub fn new(model: ModelInfo) -> Self {
         InspectReport {
             schema: INSPECT_SCHEMA.to_string(),
-            mlgate_version: env!("CARGO_PKG_VERSION").to_string(),
+            mlgate_version: VERSION.to_string(),
             model,
             task: None,
         }
@@ -39,70 +236,43 @@ impl InspectReport {
     }
 }
 
-/// `--json` output of a failed command: what went wrong, in the same words as on stderr.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ErrorReport {
-    pub schema: String,
-    pub error: String,
-    pub kind: String,
-}
-
 /// Schema id of [`ErrorReport`].
 pub const ERROR_SCHEMA: &str = "mlgate.error/v1";
 
+/// `--json` output of a failed command (exit 2): what went wrong, in the same words as on
+/// stderr.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorReport {
+    pub schema: String,
+    /// Added within v1: older reports lack it.
+    #[serde(default)]
+    pub mlgate_version: String,
+    pub error: String,
+    pub kind: ErrorKind,
+}
+
 impl ErrorReport {
     pub fn new(error: &crate::Error) -> Self {
+        ErrorReport::message(error.kind(), error.to_string())
+    }
+
+    /// An error that is not a facade [`crate::Error`], such as a command line that does not
+    /// parse.
+    pub fn message(kind: ErrorKind, error: impl Into<String>) -> Self {
         ErrorReport {
             schema: ERROR_SCHEMA.to_string(),
-            error: error.to_string(),
-            kind: match error.kind() {
-                crate::ErrorKind::InvalidInput => "invalid_input",
-                crate::ErrorKind::Environment => "environment",
-            }
-            .to_string(),
+            mlgate_version: VERSION.to_string(),
+            error: error.into(),
+            kind,
         }
     }
 }
-
-/// A versioned envelope whose body's fields sit beside `schema` and `mlgate_version`.
-/// The workspace commands' outputs use it, with the schema ids below.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Envelope<T> {
-    pub schema: String,
-    pub mlgate_version: String,
-    #[serde(flatten)]
-    pub body: T,
-}
-
-impl<T> Envelope<T> {
-    pub fn new(schema: &str, body: T) -> Self {
-        Envelope {
-            schema: schema.to_string(),
-            mlgate_version: env!("CARGO_PKG_VERSION").to_string(),
-            body,
-        }
-    }
-}
-
-/// Schema ids of the workspace commands' `--json` outputs (bodies in [`crate::workspace`]).
-pub const INIT_SCHEMA: &str = "mlgate.init/v1";
-pub const IMPORT_SCHEMA: &str = "mlgate.import/v1";
-pub const LOG_SCHEMA: &str = "mlgate.log/v1";
-pub const BUILD_SCHEMA: &str = "mlgate.build/v1";
-pub const DIFF_SCHEMA: &str = "mlgate.diff/v1";
-pub const TAGS_SCHEMA: &str = "mlgate.tags/v1";
-pub const BASELINE_SCHEMA: &str = "mlgate.baseline/v1";
-pub const BUDGET_SCHEMA: &str = "mlgate.budget/v1";
-pub const BUDGET_CHECK_SCHEMA: &str = "mlgate.budget-check/v1";
-pub const HISTORY_SCHEMA: &str = "mlgate.history/v1";
-pub const STATUS_SCHEMA: &str = "mlgate.status/v1";
-pub const VERIFY_SCHEMA: &str = "mlgate.verify/v1";
 
 /// Schema id of [`DoctorReport`].
 pub const DOCTOR_SCHEMA: &str = "mlgate.doctor/v1";
 
 /// `mlgate doctor --json`: the host and each runtime's status.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DoctorReport {
     pub schema: String,
     pub mlgate_version: String,
@@ -116,9 +286,178 @@ impl DoctorReport {
     pub fn new(doctor: crate::runtime::Doctor) -> Self {
         DoctorReport {
             schema: DOCTOR_SCHEMA.to_string(),
-            mlgate_version: env!("CARGO_PKG_VERSION").to_string(),
+            mlgate_version: VERSION.to_string(),
             default_backend_ok: crate::runtime::default_backend_works(&doctor),
             doctor,
         }
+    }
+}
+
+/// `mlgate runtime install`: each runtime installed, or found already installed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RuntimeInstall {
+    pub installed: Vec<Installed>,
+}
+
+/// `mlgate log` (also with `--tree`): the builds, newest first, or parents before children.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BuildList {
+    pub builds: Vec<BuildSummary>,
+}
+
+/// `mlgate tag list`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TagList {
+    pub tags: Vec<TagEntry>,
+}
+
+/// `mlgate tag create`: what setting the tag did.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct TagCreate(pub TagChange);
+
+/// `mlgate tag delete`: the tag as it was.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct TagDelete(pub Tag);
+
+/// `mlgate baseline show`: the baseline build with its latest benchmark; no fields besides
+/// `schema` and `mlgate_version` when there is no baseline.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Baseline {
+    #[serde(flatten)]
+    pub baseline: Option<BuildSummary>,
+}
+
+/// `mlgate baseline set`: what moving the baseline tag did.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct BaselineSet(pub TagChange);
+
+/// `mlgate baseline unset`: the baseline tag as it was; no fields besides `schema` and
+/// `mlgate_version` when there was none.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct BaselineUnset {
+    #[serde(flatten)]
+    pub removed: Option<Tag>,
+}
+
+/// `mlgate history`: matching entries, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryList {
+    pub entries: Vec<CommandEntry>,
+}
+
+/// `mlgate history delete ID` and `mlgate history clear`: the ids deleted (`clear` lists
+/// none) and how many entries went.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryDeleted {
+    pub deleted: Vec<String>,
+    pub count: u64,
+}
+
+/// `mlgate verify`: what the check found, after the repair when `--repair` ran one.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Verification {
+    pub report: VerifyReport,
+    /// What `--repair` did; `null` when it did not run.
+    pub repair: Option<RepairOutcome>,
+}
+
+/// A command that asked for confirmation and was told no: nothing changed.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Cancelled {
+    /// Always true.
+    pub cancelled: bool,
+}
+
+impl Cancelled {
+    pub fn new() -> Self {
+        Cancelled { cancelled: true }
+    }
+}
+
+impl Default for Cancelled {
+    fn default() -> Self {
+        Cancelled::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_ids_are_unique_and_versioned() {
+        let mut seen = std::collections::BTreeSet::new();
+        for entry in SCHEMAS {
+            assert!(seen.insert(entry.id), "{} is listed twice", entry.id);
+            let (kind, version) = entry
+                .id
+                .strip_prefix("mlgate.")
+                .and_then(|rest| rest.split_once("/v"))
+                .unwrap_or_else(|| panic!("{} is not mlgate.<kind>/v<N>", entry.id));
+            assert!(
+                !kind.is_empty()
+                    && kind
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{}",
+                entry.id
+            );
+            assert!(version.parse::<u32>().is_ok(), "{}", entry.id);
+        }
+    }
+
+    #[test]
+    fn envelopes_carry_their_body_id() {
+        let v = serde_json::to_value(Envelope::new(Cancelled::new())).unwrap();
+        assert_eq!(v["schema"], "mlgate.cancelled/v1");
+        assert_eq!(v["cancelled"], true);
+        assert_eq!(v["mlgate_version"], VERSION);
+        // An absent optional body adds no fields, as before the body had a type.
+        let v = serde_json::to_value(Envelope::new(Baseline { baseline: None })).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 2, "{v}");
+    }
+
+    /// A report whose serialization fails, as a map with non-string keys would.
+    #[derive(JsonSchema)]
+    struct Broken;
+
+    impl Serialize for Broken {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> std::result::Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("no JSON for this"))
+        }
+    }
+
+    impl Report for Broken {
+        const SCHEMA: &'static str = "mlgate.broken/v1";
+    }
+
+    #[test]
+    fn a_report_that_cannot_be_serialized_is_an_error() {
+        let err = to_json(&Broken).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Environment);
+        assert!(err.to_string().contains("no JSON for this"), "{err}");
+    }
+
+    #[test]
+    fn schemas_pin_the_id_and_allow_null_for_not_a_number() {
+        let entry = SCHEMAS
+            .iter()
+            .find(|e| e.id == COMPARE_SCHEMA)
+            .expect("compare is listed");
+        let text = entry.file_text();
+        assert_eq!(entry.file_name(), "compare.v1.json");
+        let schema: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(schema["title"], COMPARE_SCHEMA);
+        assert_eq!(schema["properties"]["schema"]["const"], COMPARE_SCHEMA);
+        // NaN is written as null; the schema must accept what serde_json writes.
+        let p_value = &schema["$defs"]["Comparison"]["properties"]["p_value"];
+        assert_eq!(
+            p_value["type"],
+            serde_json::json!(["number", "null"]),
+            "{p_value}"
+        );
     }
 }

@@ -8,6 +8,7 @@ use mlgate_backends::{
     host, install, BackendKind, Registry, RuntimeConfig, SessionInfo, SessionOptions,
 };
 use mlgate_ir::tensor::{Tensor, TensorStats};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{Dim, Error, ModelInfo, OutputMode, Result, SynthesisOptions, Task, TaskReport};
@@ -28,6 +29,24 @@ pub fn default_backend_works(doctor: &Doctor) -> bool {
         .runtimes
         .iter()
         .any(|r| r.backend == BackendKind::Tract && r.available)
+}
+
+/// Ok when the embedded default (tract) can run ONNX models; otherwise an error saying what
+/// its probe found, for `mlgate doctor` to exit 2 with.
+pub fn check_default_backend(doctor: &Doctor) -> Result<()> {
+    if default_backend_works(doctor) {
+        return Ok(());
+    }
+    let problem = doctor
+        .runtimes
+        .iter()
+        .find(|r| r.backend == BackendKind::Tract)
+        .and_then(|r| r.problem.clone())
+        .unwrap_or_else(|| "this build of mlgate has no tract backend".into());
+    Err(Error::Host {
+        what: format!("the embedded default runtime (tract) does not work: {problem}"),
+        hint: "mlgate cannot run ONNX models without it; reinstall mlgate".into(),
+    })
 }
 
 /// Runtime names `install_runtimes` accepts.
@@ -77,7 +96,7 @@ pub struct InferRequest {
 }
 
 /// One tensor, summarised.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TensorSummary {
     pub name: String,
     pub dtype: String,
@@ -97,9 +116,12 @@ impl TensorSummary {
 }
 
 /// `mlgate infer --json` (`mlgate.infer/v1`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InferReport {
     pub schema: String,
+    /// Added within v1: older reports lack it.
+    #[serde(default)]
+    pub mlgate_version: String,
     pub model: String,
     pub session: SessionInfo,
     /// `file` or `synthesized`.
@@ -186,6 +208,7 @@ pub fn infer(request: &InferRequest) -> Result<InferReport> {
     }
     Ok(InferReport {
         schema: INFER_SCHEMA.to_string(),
+        mlgate_version: env!("CARGO_PKG_VERSION").to_string(),
         model: model.display().to_string(),
         session: session.info().clone(),
         input_source: input_source.to_string(),
@@ -224,4 +247,28 @@ fn named_dims(info: &ModelInfo, inputs: &[Tensor]) -> BTreeMap<String, usize> {
 /// Where mlgate keeps installed runtimes (`$MLGATE_HOME/runtimes`).
 pub fn runtimes_dir() -> PathBuf {
     RuntimeConfig::from_env().runtimes_dir()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_default_backend_is_an_error_that_says_why() {
+        let mut doctor = doctor();
+        assert!(check_default_backend(&doctor).is_ok());
+        for r in &mut doctor.runtimes {
+            if r.backend == BackendKind::Tract {
+                r.available = false;
+                r.problem = Some("probe failed".into());
+            }
+        }
+        let err = check_default_backend(&doctor).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Environment);
+        let text = err.to_string();
+        assert!(
+            text.contains("tract") && text.contains("probe failed"),
+            "{text}"
+        );
+    }
 }

@@ -11,13 +11,14 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use mlgate_registry::{
     method_label, time, AccuracyCheck, ArtifactKind, Benchmark, Budget, Build, BuildFilter,
-    BuildSummary, CiConfig, CiSection, CommandEntry, Constraint, HistoryFilter, LatestMetric,
-    Limit, LimitSource, NewBenchmark, NewCommand, Problem, RepairOutcome, ResolvedCi, Severity,
-    Sourced, Tag, TagChange, TagEvent, VerifyReport, BASELINE_TAG, WORKSPACE_DIR_NAME,
+    BuildSummary, CiConfig, CiSection, CommandEntry, CommandKind, Constraint, HistoryFilter,
+    LatestMetric, Limit, LimitSource, NewBenchmark, NewCommand, Problem, RepairOutcome, ResolvedCi,
+    Severity, Sourced, Tag, TagChange, TagEvent, VerifyReport, BASELINE_TAG, WORKSPACE_DIR_NAME,
 };
 use mlgate_registry::{NewBuild, Registry};
 
@@ -97,7 +98,7 @@ pub struct ImportRequest {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ImportOutcome {
     pub build: Build,
     /// False when the same model was already registered with the same settings.
@@ -106,7 +107,7 @@ pub struct ImportOutcome {
 }
 
 /// One build in detail (`mlgate log BUILD`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BuildDetail {
     pub build: Build,
     pub tags: Vec<String>,
@@ -119,7 +120,7 @@ pub struct BuildDetail {
 }
 
 /// A short reference to a build, for lineage lists.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BuildRef {
     pub id: String,
     pub name: String,
@@ -137,7 +138,7 @@ impl From<&Build> for BuildRef {
 }
 
 /// One side of `mlgate diff`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DiffSide {
     pub build: Build,
     pub model: ModelInfo,
@@ -145,14 +146,14 @@ pub struct DiffSide {
 }
 
 /// `mlgate diff A B`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BuildDiff {
     pub a: DiffSide,
     pub b: DiffSide,
 }
 
 /// A tag with the name of its build.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TagEntry {
     #[serde(flatten)]
     pub tag: Tag,
@@ -161,21 +162,21 @@ pub struct TagEntry {
 
 /// `mlgate baseline history`: changes of the baseline tag, and the baseline-style tags in
 /// force (`mlgate-baseline`, `main-*`, `production-*`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BaselineHistory {
     pub tags: Vec<TagEntry>,
     pub events: Vec<TagEvent>,
 }
 
 /// The budget file and what it holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BudgetState {
     pub path: PathBuf,
     pub exists: bool,
     pub budget: Budget,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
     Pass,
@@ -185,7 +186,7 @@ pub enum CheckStatus {
 }
 
 /// One constraint checked against a build.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ConstraintCheck {
     pub constraint: Constraint,
     pub limit: f64,
@@ -195,7 +196,7 @@ pub struct ConstraintCheck {
 }
 
 /// `mlgate budget validate BUILD`: the budget applied to a build's size and latest benchmark.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BudgetCheck {
     pub build: Build,
     pub latest: Option<LatestMetric>,
@@ -209,7 +210,7 @@ impl BudgetCheck {
 }
 
 /// A benchmark with the build it measured.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RecentBenchmark {
     pub build_id: String,
     pub build_name: String,
@@ -217,7 +218,7 @@ pub struct RecentBenchmark {
 }
 
 /// `mlgate status`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Status {
     pub workspace: PathBuf,
     pub hostname: String,
@@ -226,14 +227,15 @@ pub struct Status {
     pub benchmarks: u64,
     pub last_build: Option<Build>,
     pub last_benchmark: Option<RecentBenchmark>,
-    /// The last `validate` or `ci` run, from the command history.
+    /// The last gate run (`validate`, `ci` or `budget validate`: see
+    /// [`CommandKind::is_validation`]), from the command history.
     pub last_validate: Option<CommandEntry>,
     pub baseline: Option<BuildSummary>,
     pub budget: BudgetState,
 }
 
 /// What `mlgate init` did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InitOutcome {
     pub workspace: PathBuf,
     pub created: bool,
@@ -712,25 +714,14 @@ impl Workspace {
             }
             None => None,
         };
-        let mut last_validate: Option<CommandEntry> = None;
-        for command in ["validate", "ci"] {
-            let found = reg
-                .history(&HistoryFilter {
-                    command: Some(command.into()),
-                    limit: Some(1),
-                    ..HistoryFilter::default()
-                })?
-                .into_iter()
-                .next();
-            if let Some(e) = found {
-                if last_validate
-                    .as_ref()
-                    .is_none_or(|l| e.started_at > l.started_at)
-                {
-                    last_validate = Some(e);
-                }
-            }
-        }
+        let last_validate = reg
+            .history(&HistoryFilter {
+                kinds: CommandKind::all().filter(|k| k.is_validation()).collect(),
+                limit: Some(1),
+                ..HistoryFilter::default()
+            })?
+            .into_iter()
+            .next();
         let workspace = reg.dir().to_path_buf();
         let machine = reg.machine().clone();
         drop(reg);

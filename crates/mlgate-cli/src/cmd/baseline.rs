@@ -2,9 +2,8 @@
 //! reserved tag `mlgate-baseline`. Replacing or removing it asks first on a terminal;
 //! scripts pass `--force`/`--yes`, and nothing ever waits on a non-terminal stdin.
 
-use mlgate::report::{Envelope, BASELINE_SCHEMA};
-use mlgate::workspace::BASELINE_TAG;
-use serde::Serialize;
+use mlgate::report::{Baseline, BaselineSet, BaselineUnset, Envelope};
+use mlgate::workspace::{CommandKind, BASELINE_TAG};
 
 use crate::cmd::{view, ws};
 use crate::render;
@@ -38,9 +37,15 @@ pub enum BaselineCommand {
     History,
 }
 
-#[derive(Serialize)]
-struct Cancelled {
-    cancelled: bool,
+impl Args {
+    pub fn kind(&self) -> CommandKind {
+        match self.command {
+            None | Some(BaselineCommand::Show) => CommandKind::BaselineShow,
+            Some(BaselineCommand::Set { .. }) => CommandKind::BaselineSet,
+            Some(BaselineCommand::Unset { .. }) => CommandKind::BaselineUnset,
+            Some(BaselineCommand::History) => CommandKind::BaselineHistory,
+        }
+    }
 }
 
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
@@ -49,7 +54,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         BaselineCommand::Show => {
             let baseline = workspace.baseline()?;
             if json {
-                render::print_json(&Envelope::new(BASELINE_SCHEMA, &baseline));
+                render::print_json(&Envelope::new(Baseline { baseline }))?;
             } else {
                 match baseline {
                     None => println!("No baseline. `mlgate baseline set BUILD` sets one."),
@@ -82,14 +87,14 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
                         target.name
                     );
                     if !ws::confirm(&question, false, "--force")? {
-                        return cancelled(json);
+                        return ws::cancelled(json);
                     }
                     replace = true;
                 }
             }
             let change = workspace.baseline_set(&target.id, replace)?;
             if json {
-                render::print_json(&Envelope::new(BASELINE_SCHEMA, &change));
+                render::print_json(&Envelope::new(BaselineSet(change)))?;
             } else if !change.changed {
                 println!("Build {} is already the baseline", view::short(&target.id));
             } else {
@@ -103,10 +108,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         BaselineCommand::Unset { yes } => {
             let Some(current) = workspace.baseline()? else {
                 if json {
-                    render::print_json(&Envelope::new(
-                        BASELINE_SCHEMA,
-                        Option::<mlgate::workspace::Tag>::None,
-                    ));
+                    render::print_json(&Envelope::new(BaselineUnset { removed: None }))?;
                 } else {
                     println!("No baseline to remove.");
                 }
@@ -118,11 +120,11 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
                 current.build.name
             );
             if !ws::confirm(&question, yes, "--yes")? {
-                return cancelled(json);
+                return ws::cancelled(json);
             }
             let tag = workspace.baseline_unset()?;
             if json {
-                render::print_json(&Envelope::new(BASELINE_SCHEMA, &tag));
+                render::print_json(&Envelope::new(BaselineUnset { removed: tag }))?;
             } else {
                 println!(
                     "Baseline removed (was build {}); `{BASELINE_TAG}` keeps its history",
@@ -133,7 +135,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         BaselineCommand::History => {
             let history = workspace.baseline_history()?;
             if json {
-                render::print_json(&Envelope::new(BASELINE_SCHEMA, &history));
+                render::print_json(&Envelope::new(history))?;
             } else {
                 if history.tags.is_empty() {
                     println!("No baseline-style tags (mlgate-baseline, main-*, production-*).");
@@ -173,18 +175,6 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
                 }
             }
         }
-    }
-    Ok(Outcome::Success)
-}
-
-fn cancelled(json: bool) -> mlgate::Result<Outcome> {
-    if json {
-        render::print_json(&Envelope::new(
-            BASELINE_SCHEMA,
-            Cancelled { cancelled: true },
-        ));
-    } else {
-        println!("Cancelled; nothing changed.");
     }
     Ok(Outcome::Success)
 }

@@ -107,7 +107,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         }
     }
     if json {
-        render::print_json(&report);
+        render::print_json(&report)?;
     } else {
         print!("{}", render_benchmark(&report));
     }

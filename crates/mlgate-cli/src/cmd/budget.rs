@@ -2,9 +2,8 @@
 //! meant to be committed. A flag beats the file, the file beats nothing, and every check
 //! says where its limit came from.
 
-use mlgate::report::{Envelope, BUDGET_CHECK_SCHEMA, BUDGET_SCHEMA};
-use mlgate::workspace::{Budget, BudgetCheck, BudgetState, CheckStatus, Constraint};
-use serde::Serialize;
+use mlgate::report::Envelope;
+use mlgate::workspace::{Budget, BudgetCheck, BudgetState, CheckStatus, CommandKind, Constraint};
 
 use crate::cmd::{view, ws};
 use crate::render;
@@ -69,16 +68,22 @@ pub enum BudgetCommand {
     },
 }
 
-#[derive(Serialize)]
-struct Cancelled {
-    cancelled: bool,
+impl Args {
+    pub fn kind(&self) -> CommandKind {
+        match self.command {
+            None | Some(BudgetCommand::Show) => CommandKind::BudgetShow,
+            Some(BudgetCommand::Set(_)) => CommandKind::BudgetSet,
+            Some(BudgetCommand::Clear { .. }) => CommandKind::BudgetClear,
+            Some(BudgetCommand::Validate { .. }) => CommandKind::BudgetValidate,
+        }
+    }
 }
 
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
     match args.command.unwrap_or(BudgetCommand::Show) {
         BudgetCommand::Show => {
             let state = ws::open()?.budget()?;
-            show(&state, json);
+            show(state, json)?;
         }
         BudgetCommand::Set(limits) => {
             let update = limits.budget();
@@ -91,7 +96,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
                 });
             }
             let state = ws::open_for_write()?.budget_set(&update)?;
-            show(&state, json);
+            show(state, json)?;
         }
         BudgetCommand::Clear { constraint, yes } => {
             let workspace = ws::open()?;
@@ -103,27 +108,20 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             if constraint.is_none()
                 && !ws::confirm("Remove every budget constraint?", yes, "--yes")?
             {
-                if json {
-                    render::print_json(&Envelope::new(
-                        BUDGET_SCHEMA,
-                        Cancelled { cancelled: true },
-                    ));
-                } else {
-                    println!("Cancelled; nothing changed.");
-                }
-                return Ok(Outcome::Success);
+                return ws::cancelled(json);
             }
             let state = workspace.budget_clear(constraint)?;
-            show(&state, json);
+            show(state, json)?;
         }
         BudgetCommand::Validate { build, limits } => {
             let check = ws::open()?.budget_validate(&build, &limits.budget())?;
+            let failed = check.failed();
             if json {
-                render::print_json(&Envelope::new(BUDGET_CHECK_SCHEMA, &check));
+                render::print_json(&Envelope::new(check))?;
             } else {
                 print!("{}", validation(&check));
             }
-            if check.failed() {
+            if failed {
                 return Ok(Outcome::Regression);
             }
         }
@@ -135,17 +133,16 @@ fn value(c: Constraint, v: f64) -> String {
     format!("{v} {}", c.unit())
 }
 
-fn show(state: &BudgetState, json: bool) {
+fn show(state: BudgetState, json: bool) -> mlgate::Result<()> {
     if json {
-        render::print_json(&Envelope::new(BUDGET_SCHEMA, state));
-        return;
+        return render::print_json(&Envelope::new(state));
     }
     if state.budget.is_empty() {
         println!(
             "No budget constraints ({}). `mlgate budget set --max-latency 10 --max-size 8` sets some.",
             state.path.display()
         );
-        return;
+        return Ok(());
     }
     println!("Budget {}", state.path.display());
     let mut t = view::table(&[]);
@@ -156,6 +153,7 @@ fn show(state: &BudgetState, json: bool) {
     }
     view::right_align(&mut t, &[1]);
     println!("{}", view::render(&t));
+    Ok(())
 }
 
 pub fn validation(check: &BudgetCheck) -> String {

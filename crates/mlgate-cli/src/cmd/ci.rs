@@ -92,38 +92,27 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
     };
-    let result = with_progress(json, |p| gate::ci(&workspace, &request, p));
-    let report = match result {
-        Ok(r) => r,
-        Err(e) => {
-            // The report on disk says "error"; the other files say so too.
-            if let Ok(text) = std::fs::read_to_string(workspace.ci_report_path()) {
-                if let Ok(report) = serde_json::from_str(&text) {
-                    let _ = gate::write_report_files(&report, &files);
-                    if github {
-                        for line in gate::github_annotations(&report.verdict) {
-                            println!("{line}");
-                        }
-                    }
-                }
-            }
-            return Err(e);
+    let run = with_progress(json, |p| gate::ci(&workspace, &request, p));
+    let report = run.report;
+    // Every report file says what happened, an error included.
+    let written = gate::write_report_files(&report, &files);
+    if github && !json {
+        for line in gate::github_annotations(&report.verdict) {
+            println!("{line}");
         }
-    };
-    gate::write_report_files(&report, &files)?;
+    }
+    if let Some(e) = run.error {
+        return Err(e);
+    }
+    written?;
     if json {
-        render::print_json(&report);
+        render::print_json(&report)?;
     } else {
         print!(
             "{}",
             render_verdict("mlgate ci", &report.verdict, report.evidence.as_ref())
         );
         println!("report: {}", workspace.ci_report_path().display());
-    }
-    if github && !json {
-        for line in gate::github_annotations(&report.verdict) {
-            println!("{line}");
-        }
     }
     Ok(outcome(&report.verdict))
 }

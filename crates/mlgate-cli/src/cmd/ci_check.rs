@@ -58,7 +58,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         )
     })?;
     if json {
-        render::print_json(&report);
+        render::print_json(&report)?;
     } else {
         print!(
             "{}",

@@ -76,7 +76,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         verdict: Some(outcome.verdict.clone()),
     };
     if json {
-        render::print_json(&report);
+        render::print_json(&report)?;
     } else {
         print!("{}", render_compare(&report));
         print!("\n{}", render_verdict("gate", &outcome.verdict, None));

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use mlgate::report::{Envelope, DIFF_SCHEMA};
+use mlgate::report::Envelope;
 use mlgate::workspace::{BuildDiff, DiffSide};
 
 use crate::cmd::{view, ws};
@@ -23,7 +23,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
     let workspace = ws::open()?;
     let diff = workspace.diff(&args.a, &args.b)?;
     if json {
-        render::print_json(&Envelope::new(DIFF_SCHEMA, &diff));
+        render::print_json(&Envelope::new(diff))?;
     } else {
         print!("{}", render_diff(&diff));
     }

@@ -5,18 +5,17 @@ use crate::Outcome;
 pub struct Args {}
 
 /// Exit 0 when the embedded default backend works; a missing optional runtime is reported
-/// with the command that installs it, not as a failure.
+/// with the command that installs it, not as a failure. When the default backend does not
+/// work: exit 2 with the reason (after the table, or as the `--json` error report).
 pub fn run(_args: Args, json: bool) -> mlgate::Result<Outcome> {
     let doctor = mlgate::runtime::doctor();
-    let ok = mlgate::runtime::default_backend_works(&doctor);
+    let works = mlgate::runtime::check_default_backend(&doctor);
     if json {
-        render::print_json(&mlgate::report::DoctorReport::new(doctor));
+        works?;
+        render::print_json(&mlgate::report::DoctorReport::new(doctor))?;
     } else {
         print!("{}", render::doctor(&doctor));
+        works?;
     }
-    Ok(if ok {
-        Outcome::Success
-    } else {
-        Outcome::Problems
-    })
+    Ok(Outcome::Success)
 }

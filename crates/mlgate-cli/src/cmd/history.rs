@@ -1,9 +1,8 @@
 //! `mlgate history`: the audit log of commands run in this workspace. Deleting entries never
 //! touches builds or benchmarks.
 
-use mlgate::report::{Envelope, HISTORY_SCHEMA};
-use mlgate::workspace::{CommandEntry, HistoryFilter};
-use serde::Serialize;
+use mlgate::report::{Envelope, HistoryDeleted, HistoryList};
+use mlgate::workspace::{CommandEntry, CommandKind, HistoryFilter};
 
 use crate::cmd::{view, ws};
 use crate::render;
@@ -41,15 +40,14 @@ pub enum HistoryCommand {
     },
 }
 
-#[derive(Serialize)]
-struct HistoryBody<'a> {
-    entries: &'a [CommandEntry],
-}
-
-#[derive(Serialize)]
-struct Deleted {
-    deleted: Vec<String>,
-    count: u64,
+impl Args {
+    pub fn kind(&self) -> CommandKind {
+        match self.command {
+            None => CommandKind::History,
+            Some(HistoryCommand::Delete { .. }) => CommandKind::HistoryDelete,
+            Some(HistoryCommand::Clear { .. }) => CommandKind::HistoryClear,
+        }
+    }
 }
 
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
@@ -58,31 +56,24 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         Some(HistoryCommand::Delete { id }) => {
             let deleted = workspace.history_delete(&id)?;
             if json {
-                render::print_json(&Envelope::new(
-                    HISTORY_SCHEMA,
-                    Deleted {
-                        deleted: vec![deleted],
-                        count: 1,
-                    },
-                ));
+                render::print_json(&Envelope::new(HistoryDeleted {
+                    deleted: vec![deleted],
+                    count: 1,
+                }))?;
             } else {
                 println!("Deleted history entry {deleted}");
             }
         }
         Some(HistoryCommand::Clear { yes }) => {
             if !ws::confirm("Delete the whole command history?", yes, "--yes")? {
-                println!("Cancelled; nothing changed.");
-                return Ok(Outcome::Success);
+                return ws::cancelled(json);
             }
             let n = workspace.history_clear()?;
             if json {
-                render::print_json(&Envelope::new(
-                    HISTORY_SCHEMA,
-                    Deleted {
-                        deleted: Vec::new(),
-                        count: n,
-                    },
-                ));
+                render::print_json(&Envelope::new(HistoryDeleted {
+                    deleted: Vec::new(),
+                    count: n,
+                }))?;
             } else {
                 println!("Deleted {n} history entries (builds and benchmarks are untouched)");
             }
@@ -91,6 +82,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             let failed = args.filter.as_deref() == Some("failed");
             let filter = HistoryFilter {
                 command: args.filter.filter(|_| !failed),
+                kinds: Vec::new(),
                 failed_only: failed,
                 since: args
                     .since
@@ -102,10 +94,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             };
             let entries = workspace.history(&filter)?;
             if json {
-                render::print_json(&Envelope::new(
-                    HISTORY_SCHEMA,
-                    HistoryBody { entries: &entries },
-                ));
+                render::print_json(&Envelope::new(HistoryList { entries }))?;
             } else if entries.is_empty() {
                 println!("No history entries match.");
             } else {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use mlgate::report::{Envelope, IMPORT_SCHEMA};
+use mlgate::report::Envelope;
 use mlgate::workspace::ImportRequest;
 
 use crate::cmd::{view, ws};
@@ -44,7 +44,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         notes: args.notes,
     })?;
     if json {
-        render::print_json(&Envelope::new(IMPORT_SCHEMA, &outcome));
+        render::print_json(&Envelope::new(outcome))?;
         return Ok(Outcome::Success);
     }
     let b = &outcome.build;

@@ -63,7 +63,7 @@ pub fn run(args: Args, json: bool, strict_output: bool) -> mlgate::Result<Outcom
         strict_output,
     })?;
     if json {
-        render::print_json(&report);
+        render::print_json(&report)?;
     } else {
         print!("{}", render::infer(&report));
         for w in &report.warnings {

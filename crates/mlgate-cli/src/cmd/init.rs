@@ -1,6 +1,6 @@
 //! `mlgate init`: create the workspace (`.mlgate/`) here, or in `--workspace DIR`.
 
-use mlgate::report::{Envelope, INIT_SCHEMA};
+use mlgate::report::Envelope;
 use mlgate::Workspace;
 
 use crate::cmd::ws;
@@ -14,7 +14,7 @@ pub fn run(_args: Args, json: bool) -> mlgate::Result<Outcome> {
     let (workspace, outcome) = Workspace::init(&ws::options())?;
     ws::adopt(workspace);
     if json {
-        render::print_json(&Envelope::new(INIT_SCHEMA, &outcome));
+        render::print_json(&Envelope::new(outcome))?;
     } else if outcome.created {
         println!(
             "Initialized mlgate workspace in {}\n\

@@ -13,7 +13,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
     let info = mlgate::inspect(&args.model)?;
     let task = mlgate::detect_task(&info, &args.model, None);
     if json {
-        render::print_json(&mlgate::report::InspectReport::new(info).with_task(task));
+        render::print_json(&mlgate::report::InspectReport::new(info).with_task(task))?;
     } else {
         print!("{}", render::model_info(&info));
         print!("{}", render::task_report(&task));

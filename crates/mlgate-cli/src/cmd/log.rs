@@ -5,9 +5,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlgate::report::{Envelope, BUILD_SCHEMA, LOG_SCHEMA};
+use mlgate::report::{BuildList, Envelope};
 use mlgate::workspace::{BuildDetail, BuildFilter, BuildSummary};
-use serde::Serialize;
 
 use crate::cmd::{view, ws};
 use crate::render;
@@ -52,17 +51,12 @@ pub struct Args {
     pub csv: Option<PathBuf>,
 }
 
-#[derive(Serialize)]
-struct LogBody<'a> {
-    builds: &'a [BuildSummary],
-}
-
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
     let workspace = ws::open()?;
     if let Some(reference) = &args.build {
         let detail = workspace.build_detail(reference)?;
         if json {
-            render::print_json(&Envelope::new(BUILD_SCHEMA, &detail));
+            render::print_json(&Envelope::new(detail))?;
         } else {
             print!("{}", build_detail(&detail));
         }
@@ -100,7 +94,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         })?;
     }
     if json {
-        render::print_json(&Envelope::new(LOG_SCHEMA, LogBody { builds: &builds }));
+        render::print_json(&Envelope::new(BuildList { builds }))?;
     } else if builds.is_empty() {
         println!("No builds match. `mlgate import --model PATH --target T` registers one.");
     } else if args.tree {

@@ -1,3 +1,6 @@
+use mlgate::report::{Envelope, RuntimeInstall};
+use mlgate::workspace::CommandKind;
+
 use crate::render;
 use crate::Outcome;
 
@@ -18,15 +21,20 @@ enum RuntimeCommand {
     },
 }
 
+impl Args {
+    pub fn kind(&self) -> CommandKind {
+        match self.command {
+            RuntimeCommand::Install { .. } => CommandKind::RuntimeInstall,
+        }
+    }
+}
+
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
     match args.command {
         RuntimeCommand::Install { runtime } => {
             let installed = mlgate::runtime::install_runtimes(&runtime)?;
             if json {
-                render::print_json(&serde_json::json!({
-                    "schema": "mlgate.runtime-install/v1",
-                    "installed": installed,
-                }));
+                render::print_json(&Envelope::new(RuntimeInstall { installed }))?;
             } else {
                 for i in &installed {
                     println!("{}", render::installed(i));

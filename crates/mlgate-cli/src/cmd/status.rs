@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use mlgate::report::{Envelope, STATUS_SCHEMA};
+use mlgate::report::Envelope;
 use mlgate::workspace::{Constraint, Status};
 
 use crate::cmd::{view, ws};
@@ -16,7 +16,7 @@ pub struct Args {}
 pub fn run(_args: Args, json: bool) -> mlgate::Result<Outcome> {
     let status = ws::open()?.status()?;
     if json {
-        render::print_json(&Envelope::new(STATUS_SCHEMA, &status));
+        render::print_json(&Envelope::new(status))?;
     } else {
         print!("{}", render_status(&status));
     }

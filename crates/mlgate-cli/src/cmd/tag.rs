@@ -1,7 +1,7 @@
 //! `mlgate tag create|list|delete`: names for builds. Moving a tag keeps its history.
 
-use mlgate::report::{Envelope, TAGS_SCHEMA};
-use serde::Serialize;
+use mlgate::report::{Envelope, TagCreate, TagDelete, TagList};
+use mlgate::workspace::CommandKind;
 
 use crate::cmd::{view, ws};
 use crate::render;
@@ -31,9 +31,14 @@ pub enum TagCommand {
     Delete { name: String },
 }
 
-#[derive(Serialize)]
-struct TagsBody<T: Serialize> {
-    tags: T,
+impl Args {
+    pub fn kind(&self) -> CommandKind {
+        match self.command {
+            TagCommand::Create { .. } => CommandKind::TagCreate,
+            TagCommand::List => CommandKind::TagList,
+            TagCommand::Delete { .. } => CommandKind::TagDelete,
+        }
+    }
 }
 
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
@@ -42,7 +47,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             let workspace = ws::open()?;
             let change = workspace.tag_create(&build, &name, force)?;
             if json {
-                render::print_json(&Envelope::new(TAGS_SCHEMA, &change));
+                render::print_json(&Envelope::new(TagCreate(change)))?;
             } else if !change.changed {
                 println!(
                     "Tag `{name}` already points at build {}",
@@ -65,7 +70,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             let workspace = ws::open()?;
             let tags = workspace.tags()?;
             if json {
-                render::print_json(&Envelope::new(TAGS_SCHEMA, TagsBody { tags: &tags }));
+                render::print_json(&Envelope::new(TagList { tags }))?;
             } else if tags.is_empty() {
                 println!("No tags. `mlgate tag create BUILD NAME` adds one.");
             } else {
@@ -85,7 +90,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             let workspace = ws::open()?;
             let tag = workspace.tag_delete(&name)?;
             if json {
-                render::print_json(&Envelope::new(TAGS_SCHEMA, &tag));
+                render::print_json(&Envelope::new(TagDelete(tag)))?;
             } else {
                 println!(
                     "Deleted tag `{name}` (was build {})",

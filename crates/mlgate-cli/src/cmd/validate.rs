@@ -43,7 +43,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         )
     })?;
     if json {
-        render::print_json(&report);
+        render::print_json(&report)?;
     } else if !args.ci {
         let mut text = crate::cmd::gate::render_verdict("validate", &report.verdict, None);
         let label = report.build.label();

@@ -4,9 +4,8 @@
 
 use std::fmt::Write as _;
 
-use mlgate::report::{Envelope, VERIFY_SCHEMA};
-use mlgate::workspace::{RepairOutcome, Severity, VerifyReport};
-use serde::Serialize;
+use mlgate::report::{Envelope, Verification};
+use mlgate::workspace::{Severity, VerifyReport};
 
 use crate::cmd::ws;
 use crate::render;
@@ -21,12 +20,6 @@ pub struct Args {
     /// Repair without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
-}
-
-#[derive(Serialize)]
-struct VerifyBody<'a> {
-    report: &'a VerifyReport,
-    repair: Option<&'a RepairOutcome>,
 }
 
 pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
@@ -44,13 +37,10 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         }
     }
     if json {
-        render::print_json(&Envelope::new(
-            VERIFY_SCHEMA,
-            VerifyBody {
-                report: &report,
-                repair: repair.as_ref(),
-            },
-        ));
+        render::print_json(&Envelope::new(Verification {
+            report: report.clone(),
+            repair: repair.clone(),
+        }))?;
     } else {
         if let Some(r) = &repair {
             for line in &r.repaired {

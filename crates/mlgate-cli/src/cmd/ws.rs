@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
 
-use mlgate::workspace::{time, NewCommand};
+use mlgate::report::{Cancelled, Envelope};
+use mlgate::workspace::{time, CommandKind, NewCommand};
 use mlgate::{Workspace, WorkspaceOptions};
 
 struct Session {
@@ -108,52 +109,20 @@ pub fn confirm(question: &str, yes: bool, flag: &str) -> mlgate::Result<bool> {
     ))
 }
 
-/// Subcommands whose second word is part of the command's name in the history.
-const GROUPS: &[(&str, &[&str])] = &[
-    ("tag", &["create", "list", "delete"]),
-    ("baseline", &["set", "show", "unset", "history"]),
-    ("budget", &["set", "show", "clear", "validate"]),
-    ("history", &["delete", "clear"]),
-];
-
-/// The command path of an argument list: `tag create`, `import`, ...; global flags skipped.
-fn command_name(args: &[String]) -> String {
-    let mut words = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if a == "--workspace" {
-            it.next();
-            continue;
-        }
-        if a.starts_with('-') {
-            continue;
-        }
-        words.push(a.as_str());
-        if words.len() == 2 {
-            break;
-        }
+/// What a command prints when the user answered no to [`confirm`]: nothing changed, exit 0.
+pub fn cancelled(json: bool) -> mlgate::Result<crate::Outcome> {
+    if json {
+        crate::render::print_json(&Envelope::new(Cancelled::new()))?;
+    } else {
+        println!("Cancelled; nothing changed.");
     }
-    match words.as_slice() {
-        [] => "mlgate".to_string(),
-        [first, second] => {
-            let sub = GROUPS
-                .iter()
-                .find(|(g, _)| g == first)
-                .is_some_and(|(_, subs)| subs.contains(second));
-            if sub {
-                format!("{first} {second}")
-            } else {
-                first.to_string()
-            }
-        }
-        [first, ..] => first.to_string(),
-    }
+    Ok(crate::Outcome::Success)
 }
 
 /// Append this invocation to the workspace's history. Never fails the command: a history
 /// that cannot be written is a warning. Without a workspace there is nothing to write to,
 /// and none is created for it.
-pub fn record_history(exit_code: u8) {
+pub fn record_history(kind: CommandKind, exit_code: u8) {
     let (options, started, started_at) = SESSION.with(|s| {
         let s = s.borrow();
         (s.options.clone(), s.started, s.started_at)
@@ -173,7 +142,7 @@ pub fn record_history(exit_code: u8) {
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let entry = NewCommand {
-        command: command_name(&args),
+        command: kind,
         args,
         exit_code: exit_code as i32,
         duration_ms: started.elapsed().as_millis() as u64,
@@ -211,28 +180,4 @@ pub fn model_or_build(
         })?;
     let path = ws.model_path(&build)?;
     Ok((path, Some(build)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn name(args: &[&str]) -> String {
-        command_name(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-    }
-
-    #[test]
-    fn command_names_skip_global_flags() {
-        assert_eq!(
-            name(&["--json", "tag", "create", "abcd", "x"]),
-            "tag create"
-        );
-        assert_eq!(
-            name(&["--workspace", "/w", "import", "--model", "m"]),
-            "import"
-        );
-        assert_eq!(name(&["log", "abcd1234"]), "log");
-        assert_eq!(name(&["baseline"]), "baseline");
-        assert_eq!(name(&[]), "mlgate");
-    }
 }
