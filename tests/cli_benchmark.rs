@@ -217,18 +217,14 @@ fn compare_json_shape_and_a_a() {
         ],
         &dir,
     );
-    // A model against itself: any verdict but an error; which one depends on noise.
-    assert!(
-        matches!(out.status.code(), Some(0) | Some(1)),
-        "{}",
-        stderr(&out)
-    );
+    // A model against itself is never a regression at the default threshold (10%, α split
+    // across looks): exit 0, whatever noise makes of the rest.
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json(&out);
     assert_eq!(v["schema"], "mlgate.compare/v1");
     let c = &v["result"]["comparison"];
     assert_eq!(c["metric"], "p90");
-    assert!(["regression", "improvement", "no_change", "inconclusive"]
-        .contains(&c["verdict"].as_str().unwrap()));
+    assert!(["improvement", "no_change", "inconclusive"].contains(&c["verdict"].as_str().unwrap()));
     assert!(c["reason"].as_str().unwrap().len() > 10);
     let n = c["baseline"]["summary"]["n"].as_u64().unwrap();
     assert_eq!(
@@ -240,7 +236,6 @@ fn compare_json_shape_and_a_a() {
         n,
         "blocks are paired"
     );
-    assert_eq!(out.status.code() == Some(1), c["verdict"] == "regression");
 }
 
 #[test]

@@ -72,6 +72,11 @@ pub struct CompareConfig {
     /// Seeds the load order, the AB/BA schedule and the bootstrap. `None`: a fresh seed per
     /// comparison (recorded in [`Comparison::seed`], so any run can be replayed).
     pub seed: Option<u64>,
+    /// When the warm-up shows the budget cannot bound the metric (a slow model, a tail
+    /// percentile), extend `max_time_s` to what can decide instead of ending inconclusive
+    /// (`--max-time auto`).
+    #[serde(default)]
+    pub extend_to_decide: bool,
 }
 
 impl Default for CompareConfig {
@@ -90,6 +95,7 @@ impl Default for CompareConfig {
             min_pairs: 10,
             bootstrap_resamples: 4000,
             seed: None,
+            extend_to_decide: false,
         }
     }
 }
@@ -254,6 +260,8 @@ pub struct Analysis {
     pub ci_high: f64,
     pub p_value: f64,
     pub method: String,
+    /// What the user should know about this analysis (e.g. correlated pairs).
+    pub notes: Vec<String>,
 }
 
 fn pct(v: f64) -> String {
@@ -268,6 +276,7 @@ pub fn analyze(
     seed: u64,
 ) -> Analysis {
     let pairs = baseline.len().min(candidate.len());
+    let mut notes = Vec::new();
     let inconclusive = |reason: String| Analysis {
         verdict: Verdict::Inconclusive,
         reason,
@@ -276,6 +285,7 @@ pub fn analyze(
         ci_high: f64::NAN,
         p_value: f64::NAN,
         method: String::new(),
+        notes: Vec::new(),
     };
     if pairs < config.min_pairs {
         return inconclusive(format!(
@@ -298,15 +308,42 @@ pub fn analyze(
                     config.confidence * 100.0
                 ));
             };
+            // The test and interval assume independent pairs. Heat, memory bandwidth or a
+            // neighbour can hit the two models differently for a while, so adjacent
+            // differences correlate; then the interval is widened and p recomputed by the
+            // AR(1) variance inflation (1 + ρ)/(1 − ρ), and the method says so.
+            let rho = stats::lag1_autocorrelation(&d);
+            let dependent = d.len() >= 8 && rho > 2.0 / (d.len() as f64).sqrt();
+            let (low, high, p, dependence) = if dependent {
+                let inflate = ((1.0 + rho) / (1.0 - rho).max(1e-3)).sqrt();
+                let z = stats::z_quantile(1.0 - (test.p_value / 2.0).clamp(1e-300, 0.5));
+                let p = 2.0 * (1.0 - stats::normal_cdf(z / inflate));
+                notes.push(format!(
+                    "the per-pair differences are correlated (lag-1 ρ = {rho:.2} over {} pairs): \
+                     the interval was widened ×{inflate:.2} and p recomputed for it",
+                    d.len()
+                ));
+                (
+                    hl.estimate - (hl.estimate - hl.low) * inflate,
+                    hl.estimate + (hl.high - hl.estimate) * inflate,
+                    p,
+                    format!(
+                        "; pairs correlated (lag-1 ρ = {rho:.2}): interval and p corrected by the AR(1) variance inflation ×{inflate:.2}"
+                    ),
+                )
+            } else {
+                (hl.low, hl.high, test.p_value, String::new())
+            };
             (
                 hl.estimate.exp_m1(),
-                hl.low.exp_m1(),
-                hl.high.exp_m1(),
-                test.p_value,
+                low.exp_m1(),
+                high.exp_m1(),
+                p,
                 format!(
-                    "per block pair: log ratio of block medians; {}; Hodges-Lehmann shift with its distribution-free {:.0}% interval",
+                    "p50 shift = Hodges-Lehmann shift of the per-pair log ratios of block medians; {}; \
+                     its distribution-free interval (actual coverage {:.1}%){dependence}",
                     test.method,
-                    config.confidence * 100.0
+                    hl.confidence * 100.0
                 ),
             )
         }
@@ -432,6 +469,7 @@ pub fn analyze(
         ci_high: high,
         p_value: p,
         method,
+        notes,
     }
 }
 
@@ -547,8 +585,49 @@ pub fn compare_sessions(
             .chain(stats::to_ms(&warm_b))
             .collect::<Vec<_>>(),
     ) * 1e6;
-    let block_runs = ((config.block_time_s * 1e9 / typical_ns.max(1.0)).ceil() as usize)
-        .clamp(config.min_block_runs, 10_000);
+    // A slow model (one inference outlasting a block) gets one run per block, so pairs
+    // accrue at the model's own pace rather than three runs at a time.
+    let min_runs = if typical_ns >= config.block_time_s * 1e9 {
+        1
+    } else {
+        config.min_block_runs
+    };
+    let block_runs =
+        ((config.block_time_s * 1e9 / typical_ns.max(1.0)).ceil() as usize).clamp(min_runs, 10_000);
+    // What a verdict needs, said up front: the pairs for any verdict, and for a tail the
+    // runs per side that bound it.
+    let need_runs = match config.metric.percentile() {
+        Some(p) => min_samples_for(p).max(config.min_pairs * block_runs),
+        None => config.min_pairs * block_runs,
+    };
+    let pair_s = 2.0 * block_runs as f64 * typical_ns / 1e9;
+    let need_s = wall.elapsed().as_secs_f64() + need_runs.div_ceil(block_runs) as f64 * pair_s;
+    let mut config = config.clone();
+    let mut warnings = Vec::new();
+    if need_s > config.max_time_s {
+        if config.extend_to_decide {
+            let extended = (need_s * 1.25).ceil();
+            warnings.push(format!(
+                "{} needs {need_runs} runs per side, about {need_s:.0} s at {:.2} ms per run: \
+                 the budget was extended from {:.0} s to {extended:.0} s (--max-time auto)",
+                config.metric,
+                typical_ns / 1e6,
+                config.max_time_s
+            ));
+            config.max_time_s = extended;
+        } else {
+            warnings.push(format!(
+                "{} needs {need_runs} runs per side, about {need_s:.0} s at {:.2} ms per run, \
+                 more than the {:.0} s budget: expect an inconclusive verdict. \
+                 --max-time auto extends the budget to what can decide",
+                config.metric,
+                typical_ns / 1e6,
+                config.max_time_s
+            ));
+        }
+    }
+    let config = &config;
+    let max_time = Duration::from_secs_f64(config.max_time_s);
 
     let mut rng = Rng::new(seed);
     let mut blocks_a: Vec<Vec<u64>> = Vec::new();
@@ -632,7 +711,7 @@ pub fn compare_sessions(
         (Some(a), Some(b)) if a > 0.0 => Some(b / a - 1.0),
         _ => None,
     };
-    let mut warnings = Vec::new();
+    warnings.extend(analysis.notes.iter().cloned());
     for (name, s) in [("baseline", &baseline_side), ("candidate", &candidate_side)] {
         // Drift is expected to cancel in paired blocks; variation and correlation widen the
         // interval. Either way the user should know.
@@ -912,6 +991,52 @@ mod tests {
         let an = analyze(&a, &b, &CompareConfig::default(), 3);
         assert_eq!(an.verdict, Verdict::Inconclusive, "{an:?}");
         assert!(an.reason.contains("straddles"), "{}", an.reason);
+    }
+
+    #[test]
+    fn alpha_is_split_across_the_planned_looks() {
+        let c = CompareConfig::default();
+        // Looks at 4, 6, 9, 13.5 and 15 s.
+        assert_eq!(c.planned_looks(), 5);
+        assert!((c.alpha_per_look() - 0.002).abs() < 1e-12);
+        let one = CompareConfig {
+            min_time_s: 15.0,
+            ..CompareConfig::default()
+        };
+        assert_eq!(one.planned_looks(), 1);
+    }
+
+    #[test]
+    fn correlated_pairs_widen_the_interval_and_say_so() {
+        // The same level for both sides, but a slow wave (period 40 pairs) that hits the
+        // candidate 3% harder at its crest: adjacent differences correlate.
+        let wave = |k: usize| (k as f64 * std::f64::consts::TAU / 40.0).sin();
+        let mut rng = Rng::new(9);
+        let mut noise = move || 1.0 + 0.002 * ((rng.next_u64() % 1000) as f64 / 1000.0 - 0.5);
+        let a: Vec<Vec<f64>> = (0..120)
+            .map(|_| (0..5).map(|_| 10.0 * noise()).collect())
+            .collect();
+        let b: Vec<Vec<f64>> = (0..120)
+            .map(|k| {
+                (0..5)
+                    .map(|_| 10.0 * (1.0 + 0.03 * wave(k)) * noise())
+                    .collect()
+            })
+            .collect();
+        let an = analyze(&a, &b, &CompareConfig::default(), 9);
+        assert!(
+            an.notes.iter().any(|n| n.contains("correlated")),
+            "{:?}",
+            an.notes
+        );
+        assert!(an.method.contains("AR(1)"), "{}", an.method);
+        // Independent pairs: no note, nominal interval.
+        let (a, b) = series(120, 5, 0.0, |_| 1.0, 10);
+        let an = analyze(&a, &b, &CompareConfig::default(), 10);
+        assert!(an.notes.is_empty(), "{:?}", an.notes);
+        assert!(an
+            .method
+            .contains("Hodges-Lehmann shift of the per-pair log ratios"));
     }
 
     #[test]

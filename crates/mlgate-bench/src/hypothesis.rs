@@ -408,7 +408,11 @@ mod tests {
         let y = [20.0, 11.0, 17.0, 12.0];
         let r = mann_whitney_u(&x, &y).unwrap();
         assert!(r.method.contains("normal"));
-        assert!(r.p_value > 0.05 && r.p_value < 0.2, "{}", r.p_value);
+        // U = 20.5 (midranks for the tied 20s), tie term Σ(t³ − t) = 6, so
+        // σ² = 6·4/12 · (11 − 6/90) = 21.8667 and z = (|20.5 − 12| − 0.5)/σ = 1.71080:
+        // p = 2·(1 − Φ(1.71080)) = 0.087118, worked by hand from the formula.
+        assert_eq!(r.statistic, 20.5);
+        assert!((r.p_value - 0.087118).abs() < 1e-5, "{}", r.p_value);
         let big_x: Vec<f64> = (0..100).map(|i| i as f64).collect();
         let big_y: Vec<f64> = (0..100).map(|i| i as f64 + 0.5).collect();
         let r = mann_whitney_u(&big_x, &big_y).unwrap();

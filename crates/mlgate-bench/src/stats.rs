@@ -523,17 +523,36 @@ mod tests {
 
     #[test]
     fn ci_coverage_is_at_least_nominal() {
-        // Exact coverage P(l ≤ B ≤ u−1) from the binomial, for a spread of n and q.
+        // [x(l), x(u)] covers the q-quantile exactly when the number B of samples below it
+        // satisfies l ≤ B ≤ u−1: coverage = P(B ≤ u−1) − P(B ≤ l−1), from the binomial.
+        // The ranks must also be the tightest: one rank further in on either side drops
+        // that side's tail above (1 − confidence)/2, so an off-by-one fails here.
+        let mut checked = 0;
         for &n in &[10usize, 33, 100, 500] {
             for &q in &[0.5, 0.9, 0.95] {
                 if let Some((l, u)) = percentile_ci_ranks(n, q, 0.95) {
                     let b = Binomial::new(q, n as u64).unwrap();
-                    let lower = if l >= 2 { b.cdf(l as u64 - 2) } else { 0.0 };
-                    let cover = b.cdf(u as u64 - 1) - lower;
-                    assert!(cover >= 0.95 - 1e-12, "n {n} q {q}: {cover}");
+                    let below = |k: usize| if k == 0 { 0.0 } else { b.cdf(k as u64 - 1) };
+                    let cover = below(u) - below(l);
+                    assert!(
+                        cover >= 0.95 - 1e-12,
+                        "n {n} q {q}: ({l}, {u}) covers {cover}"
+                    );
+                    assert!(
+                        below(l + 1) > 0.025,
+                        "n {n} q {q}: l = {l} is not the largest"
+                    );
+                    if u > 1 {
+                        assert!(
+                            1.0 - below(u - 1) > 0.025,
+                            "n {n} q {q}: u = {u} is not the smallest"
+                        );
+                    }
+                    checked += 1;
                 }
             }
         }
+        assert!(checked >= 8, "only {checked} (n, q) pairs had an interval");
     }
 
     #[test]

@@ -110,6 +110,8 @@ pub struct GateSettings {
     pub threads: Option<usize>,
     /// Time budget of the A/B comparison, seconds (default 15).
     pub max_time_s: Option<f64>,
+    /// Extend the time budget to what the metric needs to decide (`--max-time auto`).
+    pub extend_to_decide: bool,
     /// Replays a comparison's load order, schedule and bootstrap.
     pub seed: Option<u64>,
     pub seq_len: Option<usize>,
@@ -147,6 +149,7 @@ pub fn compare_config(thresholds: &Thresholds, settings: &GateSettings) -> Compa
         metric: thresholds.metric.value,
         threshold: thresholds.latency_regression_pct.value / 100.0,
         seed: settings.seed,
+        extend_to_decide: settings.extend_to_decide,
         ..CompareConfig::default()
     };
     if let Some(s) = settings.max_time_s {
@@ -359,6 +362,7 @@ fn cached_latency(
                 .into(),
         );
     }
+    warnings.extend(analysis.notes.iter().cloned());
     if a.backend != b.backend {
         warnings.push(format!(
             "the stored benchmarks ran on different runtimes ({} vs {})",

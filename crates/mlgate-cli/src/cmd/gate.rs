@@ -13,9 +13,10 @@ use crate::Outcome;
 /// How to measure: the same flags on every gate command.
 #[derive(clap::Args, Default, Clone)]
 pub struct MeasureArgs {
-    /// Most seconds the A/B comparison (or validate's benchmark) may take (default 15).
-    #[arg(long, value_name = "S")]
-    pub max_time: Option<f64>,
+    /// Most seconds the A/B comparison (or validate's benchmark) may take (default 15);
+    /// `auto` extends it to what the metric needs to reach a verdict (slow models, tails).
+    #[arg(long, value_name = "S|auto", value_parser = parse_max_time)]
+    pub max_time: Option<MaxTime>,
     /// Runtime: tract, onnxruntime, litert, coreml (default: the first that runs the format).
     #[arg(long, value_name = "B")]
     pub backend: Option<String>,
@@ -30,12 +31,35 @@ pub struct MeasureArgs {
     pub seed: Option<u64>,
 }
 
+/// `--max-time`: seconds, or `auto`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MaxTime {
+    Seconds(f64),
+    Auto,
+}
+
+fn parse_max_time(text: &str) -> Result<MaxTime, String> {
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(MaxTime::Auto);
+    }
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok(MaxTime::Seconds(s)),
+        _ => Err(format!(
+            "`{text}` is not a positive number of seconds or `auto`"
+        )),
+    }
+}
+
 impl MeasureArgs {
     pub fn settings(&self, use_cached: bool) -> GateSettings {
         GateSettings {
             backend: self.backend.clone(),
             threads: self.threads.map(|t| t as usize),
-            max_time_s: self.max_time,
+            max_time_s: match self.max_time {
+                Some(MaxTime::Seconds(s)) => Some(s),
+                _ => None,
+            },
+            extend_to_decide: self.max_time == Some(MaxTime::Auto),
             seed: self.seed,
             seq_len: self.seq_len,
             use_cached,
@@ -161,9 +185,10 @@ pub fn render_verdict(title: &str, verdict: &Verdict, evidence: Option<&Evidence
         let _ = writeln!(out, "\n{}", view::render(&t));
     }
     let _ = writeln!(out, "\n{}", verdict.reason);
+    // Failed checks are the reason already; skipped ones say here why they were not run.
     for c in &verdict.checks {
-        if verdict.failed_on(c) || c.status == mlgate::gate::CheckStatus::Skipped {
-            let _ = writeln!(out, "  {}: {}", c.metric, c.message);
+        if c.status == mlgate::gate::CheckStatus::Skipped {
+            let _ = writeln!(out, "  {} skipped: {}", c.metric, c.message);
         }
     }
     if let Some(l) = evidence.and_then(|e| e.latency.as_ref()) {
@@ -193,4 +218,55 @@ pub fn render_verdict(title: &str, verdict: &Verdict, evidence: Option<&Evidence
         let _ = writeln!(out, "warning: {w}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlgate::gate::{Check, CheckKind, CheckStatus, Measured};
+    use mlgate::workspace::LimitSource;
+
+    fn check(metric: &str, status: CheckStatus, actual: f64, message: &str) -> Check {
+        Check {
+            metric: metric.into(),
+            kind: CheckKind::Regression,
+            rule: format!("{metric} shift ≤ +10%"),
+            actual: Some(Measured {
+                value: actual,
+                low: Some(actual - 1.0),
+                high: Some(actual + 1.0),
+                confidence: Some(0.95),
+                n: Some(40),
+            }),
+            baseline: Some(12.5),
+            limit: Some(10.0),
+            unit: "%".into(),
+            source: Some(LimitSource::Default),
+            status,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn verdict_table() {
+        let verdict = Verdict::decide(
+            vec![
+                check(
+                    "latency.p50",
+                    CheckStatus::Fail,
+                    31.2,
+                    "p50 is slower by +31.20%",
+                ),
+                check(
+                    "memory.peak",
+                    CheckStatus::Skipped,
+                    0.0,
+                    "no memory reading on this system",
+                ),
+            ],
+            false,
+            vec!["baseline: high variation".into()],
+        );
+        insta::assert_snapshot!(render_verdict("mlgate ci", &verdict, None));
+    }
 }
