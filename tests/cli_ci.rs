@@ -558,3 +558,94 @@ fn strict_and_fail_on_inconclusive_change_what_undecided_evidence_means() {
     assert_eq!(latency["limit"], 0.0);
     assert_eq!(latency["source"]["kind"], "flag");
 }
+
+#[test]
+fn tflite_is_gated_on_litert_and_coreml_without_latency_off_macos() {
+    let s = Sandbox::new();
+    // CoreML: size and budgets gated; latency skipped with the reason, never a silent pass.
+    let package = common::committed("coreml/mil_conv.mlpackage");
+    let package = package.to_str().unwrap();
+    let out = s.run(&[
+        "import", "--model", package, "--target", "apple_m1", "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = json(&out)["build"]["id"].as_str().unwrap().to_string();
+    assert!(s
+        .run(&["tag", "create", &id, "main-coreml"])
+        .status
+        .success());
+    let out = s.run(&[
+        "ci",
+        "--model",
+        package,
+        "--baseline",
+        "main-coreml",
+        "--size-budget",
+        "100",
+        "--json",
+    ]);
+    if cfg!(target_os = "macos") {
+        assert_ne!(code(&out), Some(2), "{}", stderr(&out));
+    } else {
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        let r = json(&out);
+        let latency = check(&r, "latency.p50");
+        assert_eq!(latency["status"], "skipped");
+        assert!(
+            latency["message"].as_str().unwrap().contains("macOS"),
+            "{latency}"
+        );
+        assert_eq!(check(&r, "size")["status"], "pass");
+        assert_eq!(check(&r, "budget.max_size_mb")["status"], "pass");
+        let out = s.run(&["ci", "--model", package, "--baseline", "main-coreml"]);
+        assert!(
+            stdout(&out).contains("latency.p50 skipped: CoreML"),
+            "{}",
+            stdout(&out)
+        );
+    }
+
+    // TFLite on LiteRT, the runtime its target names.
+    let Some(mediapipe) = common::testdata("mediapipe") else {
+        return;
+    };
+    if std::env::var_os("MLGATE_HOME").is_none() {
+        assert_ne!(
+            std::env::var("MLGATE_REQUIRE_RUNTIMES").as_deref(),
+            Ok("1"),
+            "MLGATE_HOME must name the installed runtimes"
+        );
+        eprintln!("note: MLGATE_HOME is not set; the LiteRT gate was not run");
+        return;
+    }
+    let model = mediapipe.join("selfie_segmentation/selfie_segmentation.tflite");
+    let model = model.to_str().unwrap();
+    let out = s.run(&[
+        "import",
+        "--model",
+        model,
+        "--target",
+        "litert_cpu",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = json(&out)["build"]["id"].as_str().unwrap().to_string();
+    assert!(s
+        .run(&["tag", "create", &id, "main-tflite"])
+        .status
+        .success());
+    let out = s.run(&[
+        "ci",
+        "--model",
+        model,
+        "--baseline",
+        "main-tflite",
+        "--max-time",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let r = json(&out);
+    assert_eq!(r["evidence"]["latency"]["backend"], "litert", "{r}");
+    assert_ne!(check(&r, "latency.p50")["status"], "fail");
+}
