@@ -77,6 +77,14 @@ pub struct CompareConfig {
     /// (`--max-time auto`).
     #[serde(default)]
     pub extend_to_decide: bool,
+    /// Independently loaded sessions per side in `compare_models` (at least 1; default 2),
+    /// so load-to-load differences enter the interval.
+    #[serde(default = "default_sessions")]
+    pub sessions_per_side: usize,
+}
+
+fn default_sessions() -> usize {
+    2
 }
 
 impl Default for CompareConfig {
@@ -96,6 +104,7 @@ impl Default for CompareConfig {
             bootstrap_resamples: 4000,
             seed: None,
             extend_to_decide: false,
+            sessions_per_side: default_sessions(),
         }
     }
 }
@@ -163,6 +172,12 @@ impl CompareConfig {
         }
         if self.max_time_s <= 0.0 {
             return bad("max time must be positive".into());
+        }
+        if self.sessions_per_side == 0 || self.sessions_per_side > 8 {
+            return bad(format!(
+                "sessions per side must be 1 to 8, not {}",
+                self.sessions_per_side
+            ));
         }
         if self.min_pairs < 2 || self.min_block_runs == 0 {
             return bad("need at least 2 block pairs and 1 run per block".into());
@@ -238,6 +253,8 @@ pub struct Comparison {
     pub seed: u64,
     /// The test and interval method, in words.
     pub method: String,
+    /// Independently loaded sessions of (baseline, candidate) the blocks rotated over.
+    pub sessions_per_side: (usize, usize),
     /// Block pairs measured, runs per block, looks taken.
     pub pairs: usize,
     pub block_runs: usize,
@@ -557,7 +574,45 @@ pub fn compare_sessions(
     config: &CompareConfig,
     progress: &mut dyn Progress,
 ) -> Result<Comparison> {
+    compare_session_sets(&mut [baseline], &mut [candidate], config, progress)
+}
+
+/// Warms every session of a side, each for its share of the side's warm-up; the samples in
+/// session order.
+fn warm_side(
+    sessions: &mut [&mut dyn Session],
+    config: &CompareConfig,
+    cap: Duration,
+) -> Result<Vec<u64>> {
+    let n = sessions.len().max(1) as u32;
+    let share = CompareConfig {
+        warmup_min_time_s: config.warmup_min_time_s / n as f64,
+        ..config.clone()
+    };
+    let mut out = Vec::new();
+    for s in sessions.iter_mut() {
+        out.extend(warm(&mut **s, &share, cap / n)?);
+    }
+    Ok(out)
+}
+
+/// Compares two models, each loaded as several independent sessions (inputs bound), on
+/// this machine, now. Round `k` runs baseline session `k mod n` against candidate session
+/// `⌊k/n⌋ mod n`, so every pairing of loads recurs and differences between loads (memory
+/// layout, allocation) enter the pairs — and so the interval — instead of staying fixed.
+pub fn compare_session_sets(
+    baseline: &mut [&mut dyn Session],
+    candidate: &mut [&mut dyn Session],
+    config: &CompareConfig,
+    progress: &mut dyn Progress,
+) -> Result<Comparison> {
     config.validate()?;
+    if baseline.is_empty() || candidate.is_empty() {
+        return Err(BenchError::Config(
+            "each side needs at least one session".into(),
+        ));
+    }
+    let (na, nb) = (baseline.len(), candidate.len());
     let seed = config.seed_or_fresh();
     let wall = Instant::now();
     let max_time = Duration::from_secs_f64(config.max_time_s);
@@ -573,11 +628,11 @@ pub fn compare_sessions(
     // Which side warms first is the seed's choice too: warming is where caches and the
     // allocator settle, and the first side must not always be the same one.
     let (warm_a, warm_b) = if Rng::new(seed ^ WARM_ORDER).coin() {
-        let a = warm(baseline, config, max_time / 4)?;
-        (a, warm(candidate, config, max_time / 4)?)
+        let a = warm_side(baseline, config, max_time / 4)?;
+        (a, warm_side(candidate, config, max_time / 4)?)
     } else {
-        let b = warm(candidate, config, max_time / 4)?;
-        (warm(baseline, config, max_time / 4)?, b)
+        let b = warm_side(candidate, config, max_time / 4)?;
+        (warm_side(baseline, config, max_time / 4)?, b)
     };
     let typical_ns = stats::median(
         &stats::to_ms(&warm_a)
@@ -644,13 +699,18 @@ pub fn compare_sessions(
             Vec::with_capacity(block_runs),
             Vec::with_capacity(block_runs),
         );
+        let round = blocks_a.len();
+        let (sa, sb) = (
+            &mut *baseline[round % na],
+            &mut *candidate[(round / na) % nb],
+        );
         if rng.coin() {
-            block(baseline, block_runs, &mut a)?;
-            block(candidate, block_runs, &mut b)?;
+            block(sa, block_runs, &mut a)?;
+            block(sb, block_runs, &mut b)?;
             schedule.push('B');
         } else {
-            block(candidate, block_runs, &mut b)?;
-            block(baseline, block_runs, &mut a)?;
+            block(sb, block_runs, &mut b)?;
+            block(sa, block_runs, &mut a)?;
             schedule.push('C');
         }
         blocks_a.push(a);
@@ -734,9 +794,11 @@ pub fn compare_sessions(
         alpha_per_look: config.alpha_per_look(),
         seed,
         method: format!(
-            "interleaved randomized AB/BA blocks of {block_runs} runs; {}",
+            "interleaved randomized AB/BA blocks of {block_runs} runs on {na} + {nb} independently \
+             loaded sessions (baseline + candidate, rotated so every pairing recurs); {}",
             analysis.method
         ),
+        sessions_per_side: (na, nb),
         pairs: blocks_a.len(),
         block_runs,
         looks,
@@ -868,8 +930,25 @@ pub fn compare_models(
         let b = load(candidate, true)?;
         (load(baseline, false)?, b)
     };
+    // The further sessions of each side, loaded alternately, so load-to-load variation is
+    // measured rather than frozen into one load per side.
+    let mut more_a: Vec<Box<dyn Session>> = Vec::new();
+    let mut more_b: Vec<Box<dyn Session>> = Vec::new();
+    for _ in 1..config.sessions_per_side {
+        let mut extra_a = registry.load(backend, baseline, options)?;
+        extra_a.prepare(&set.inputs)?;
+        let mut extra_b = registry.load(backend, candidate, options)?;
+        extra_b.prepare(&set.inputs)?;
+        more_a.push(extra_a);
+        more_b.push(extra_b);
+    }
     let environment = Fingerprint::capture(a.info());
-    let comparison = compare_sessions(a.as_mut(), b.as_mut(), &config, progress)?;
+    let mut sides_a: Vec<&mut dyn Session> = vec![a.as_mut()];
+    sides_a.extend(more_a.iter_mut().map(|s| s.as_mut() as &mut dyn Session));
+    let mut sides_b: Vec<&mut dyn Session> = vec![b.as_mut()];
+    sides_b.extend(more_b.iter_mut().map(|s| s.as_mut() as &mut dyn Session));
+    let comparison = compare_session_sets(&mut sides_a, &mut sides_b, &config, progress)?;
+    drop((more_a, more_b));
     let position = |first: bool| if first { 1 } else { 2 };
     Ok(CompareResult {
         baseline: Loaded {

@@ -33,7 +33,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use compare::{
-    compare_models, compare_sessions, CompareConfig, CompareResult, Comparison, ModelPair, Verdict,
+    compare_models, compare_session_sets, compare_sessions, CompareConfig, CompareResult,
+    Comparison, ModelPair, Verdict,
 };
 pub use error::{BenchError, Result};
 pub use fingerprint::Fingerprint;
