@@ -1118,6 +1118,104 @@ mod tests {
             .contains("Hodges-Lehmann shift of the per-pair log ratios"));
     }
 
+    /// A session that spins for a fixed time per run and counts its runs.
+    struct Spin {
+        info: SessionInfo,
+        per_run: Duration,
+        runs: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Spin {
+        fn new(micros: u64) -> (Spin, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+            let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let info = SessionInfo {
+                backend: BackendKind::Tract,
+                runtime_version: None,
+                library: None,
+                model: PathBuf::from("spin"),
+                intra_op_threads: None,
+                inter_op_threads: None,
+                graph_optimization: mlgate_backends::OptLevel::default(),
+                execution_provider: mlgate_backends::ExecutionProvider::Cpu,
+                load_ms: 0.0,
+            };
+            let s = Spin {
+                info,
+                per_run: Duration::from_micros(micros),
+                runs: runs.clone(),
+            };
+            (s, runs)
+        }
+    }
+
+    impl Session for Spin {
+        fn info(&self) -> &SessionInfo {
+            &self.info
+        }
+        fn inputs(&self) -> &[mlgate_ir::TensorInfo] {
+            &[]
+        }
+        fn outputs(&self) -> &[mlgate_ir::TensorInfo] {
+            &[]
+        }
+        fn prepare(&mut self, _: &[mlgate_ir::tensor::Tensor]) -> mlgate_backends::Result<()> {
+            Ok(())
+        }
+        fn run_prepared(&mut self) -> mlgate_backends::Result<()> {
+            let start = Instant::now();
+            while start.elapsed() < self.per_run {
+                std::hint::spin_loop();
+            }
+            self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        }
+        fn take_outputs(&mut self) -> mlgate_backends::Result<Vec<mlgate_ir::tensor::Tensor>> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn every_session_of_each_side_takes_its_turn() {
+        let (mut a1, ra1) = Spin::new(200);
+        let (mut a2, ra2) = Spin::new(200);
+        let (mut b1, rb1) = Spin::new(200);
+        let (mut b2, rb2) = Spin::new(200);
+        let config = CompareConfig {
+            min_time_s: 0.4,
+            max_time_s: 0.8,
+            warmup_min_time_s: 0.05,
+            block_time_s: 0.01,
+            seed: Some(3),
+            ..CompareConfig::default()
+        };
+        let c = compare_session_sets(
+            &mut [&mut a1, &mut a2],
+            &mut [&mut b1, &mut b2],
+            &config,
+            &mut crate::NoProgress,
+        )
+        .unwrap();
+        assert_eq!(c.sessions_per_side, (2, 2));
+        assert_eq!(c.seed, 3);
+        assert!(c.pairs >= 8, "{}", c.pairs);
+        let runs = |r: &std::sync::Arc<std::sync::atomic::AtomicUsize>| {
+            r.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        // Blocks rotate: the two loads of a side run about equally often.
+        for (x, y) in [(&ra1, &ra2), (&rb1, &rb2)] {
+            let (x, y) = (runs(x), runs(y));
+            assert!(
+                x > 0 && y > 0 && x.abs_diff(y) <= x.max(y) / 3,
+                "{x} vs {y}"
+            );
+        }
+        assert!(
+            c.method.contains("2 + 2 independently loaded sessions"),
+            "{}",
+            c.method
+        );
+    }
+
     #[test]
     fn tail_metrics_wait_for_enough_samples() {
         let (a, b) = series(20, 5, 0.5, |_| 1.0, 4);
