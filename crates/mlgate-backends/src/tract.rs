@@ -193,6 +193,7 @@ fn describe(model: &InferenceModel, inputs: bool) -> std::result::Result<Vec<Ten
                     .collect()
             });
             Ok(TensorInfo {
+                tensor_name: None,
                 name,
                 dtype,
                 shape,
