@@ -14,6 +14,8 @@ use crate::onnx::proto::{
 };
 use crate::Result;
 
+pub mod twin;
+
 /// Opset all fixtures target: the first with LayerNormalization.
 pub const OPSET: i64 = 17;
 
