@@ -188,3 +188,60 @@ fn the_same_cnn_agrees_across_onnx_runtime_tract_and_litert() {
         }
     }
 }
+
+#[test]
+fn a_build_is_measured_on_the_runtime_its_target_names() {
+    if available().is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (onnx, _) = twins(&tmp.path().join("models"));
+    let o = mlgate(
+        &[
+            "import",
+            "--model",
+            onnx.to_str().unwrap(),
+            "--target",
+            "onnxruntime_cpu",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["build"]["backend"], "onnxruntime");
+    let id = v["build"]["id"].as_str().unwrap()[..12].to_string();
+    let quick = ["--runs", "10", "--warmup", "1", "--min-time", "0"];
+    let run = |args: &[&str]| -> serde_json::Value {
+        let o = mlgate(args, tmp.path());
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    let r = run(&["infer", &id, "--json"]);
+    assert_eq!(r["session"]["backend"], "onnxruntime", "infer BUILD");
+    let r = run(&[&["benchmark", id.as_str(), "--json"][..], &quick].concat());
+    assert_eq!(
+        r["result"]["session"]["backend"], "onnxruntime",
+        "benchmark BUILD"
+    );
+    // --backend still overrides the target.
+    let r = run(&[
+        &["benchmark", id.as_str(), "--backend", "tract", "--json"][..],
+        &quick,
+    ]
+    .concat());
+    assert_eq!(r["result"]["session"]["backend"], "tract");
+    let r = run(&[
+        "validate",
+        &id,
+        "--max-latency",
+        "1000",
+        "--max-time",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        r.to_string().contains("\"onnxruntime\""),
+        "validate BUILD: {r}"
+    );
+}
