@@ -245,3 +245,54 @@ fn a_build_is_measured_on_the_runtime_its_target_names() {
         "validate BUILD: {r}"
     );
 }
+
+/// Exporters declare output and intermediate shapes with symbols of their own
+/// (`[batch, sequence, Addhidden_dim_2]`, `unk__3`); with the concrete inputs mlgate feeds,
+/// tract used to refuse them ("Impossible to unify Val(1) with Sym(batch)").
+#[test]
+fn tract_runs_a_model_whose_declared_shapes_keep_their_symbols() {
+    use mlgate_ir::fixtures::{value_info, DimSpec, GraphBuilder};
+    use mlgate_ir::onnx::proto::tensor_proto::DataType;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut g = GraphBuilder::new("symbols", 1);
+    let ids = g.input(
+        "input_ids",
+        DataType::Int64,
+        &[DimSpec::Named("batch"), DimSpec::Named("sequence")],
+    );
+    let table = g.weight("emb", &[100, 8], 1.0);
+    let gathered = g.node("Gather", &[&table, &ids], vec![]);
+    let relu = g.node("Relu", &[&gathered], vec![]);
+    let one = g.constant_f32("one", &[8], vec![1.0; 8]);
+    g.node_named("Add", &[&relu, &one], "hidden", vec![]);
+    g.output(
+        "hidden",
+        DataType::Float,
+        &[
+            DimSpec::Named("batch"),
+            DimSpec::Named("sequence"),
+            DimSpec::Named("Addhidden_dim_2"),
+        ],
+    );
+    let mut model = g.finish("symbols in declared shapes");
+    model.graph.as_mut().unwrap().value_info.push(value_info(
+        &relu,
+        DataType::Float,
+        &[
+            DimSpec::Named("batch"),
+            DimSpec::Named("sequence_1"),
+            DimSpec::Named("unk__3"),
+        ],
+    ));
+    let path = tmp.path().join("symbols.onnx");
+    mlgate_ir::onnx::write_model(&path, &model).unwrap();
+    let (r, out) = infer(
+        tmp.path(),
+        &path,
+        &["--backend", "tract"],
+        &tmp.path().join("out.npz"),
+    );
+    assert_eq!(r["session"]["backend"], "tract");
+    assert_eq!(out[0].shape(), &[1, 128, 8]);
+}

@@ -218,7 +218,8 @@ pub enum DimSpec {
     Named(&'static str),
 }
 
-fn value_info(name: &str, elem: DataType, dims: &[DimSpec]) -> ValueInfoProto {
+/// A declared tensor type: name, element type, dimensions.
+pub fn value_info(name: &str, elem: DataType, dims: &[DimSpec]) -> ValueInfoProto {
     let dim = dims
         .iter()
         .map(|d| tensor_shape_proto::Dimension {
