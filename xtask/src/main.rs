@@ -86,6 +86,14 @@ fn gen_models(dir: Option<PathBuf>) -> Result<(), String> {
             fixture.description
         );
     }
+    for path in mlgate_ir::fixtures::twin::write(&dir).map_err(|e| e.to_string())? {
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "{:>10} bytes  {}  (twin CNN: the same weights as ONNX and as converter-style TFLite)",
+            size,
+            path.display()
+        );
+    }
     Ok(())
 }
 

@@ -26,22 +26,33 @@ pub fn validate_inputs<'t>(
     let expected = || {
         declared
             .iter()
-            .map(|d| format!("{} {}{}", d.name, d.dtype, d.shape_text()))
+            .map(|d| match &d.tensor_name {
+                Some(alias) => format!("{} (tensor {alias}) {}{}", d.name, d.dtype, d.shape_text()),
+                None => format!("{} {}{}", d.name, d.dtype, d.shape_text()),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
 
+    // Keyed by the declared name; a tensor may be given by its tensor name instead (a TFLite
+    // signature's `input` is also `serving_default_input:0`, as Python LiteRT saves it).
     let mut by_name: BTreeMap<&str, &Tensor> = BTreeMap::new();
+    let mut unknown: Vec<&str> = Vec::new();
     for t in inputs {
-        if by_name.insert(t.name(), t).is_some() {
-            return Err(err(format!("input '{}' is given twice", t.name())));
+        let Some(d) = declared.iter().find(|d| d.is_called(t.name())) else {
+            unknown.push(t.name());
+            continue;
+        };
+        if by_name.insert(d.name.as_str(), t).is_some() {
+            return Err(err(match &d.tensor_name {
+                Some(alias) => format!(
+                    "input '{}' is given twice (it is also called '{alias}')",
+                    d.name
+                ),
+                None => format!("input '{}' is given twice", d.name),
+            }));
         }
     }
-    let unknown: Vec<&str> = by_name
-        .keys()
-        .copied()
-        .filter(|n| !declared.iter().any(|d| d.name == *n))
-        .collect();
     if !unknown.is_empty() {
         return Err(err(format!(
             "unknown input(s) {}; the model's inputs are: {}",
@@ -223,6 +234,7 @@ mod tests {
 
     fn info(name: &str, dtype: DType, shape: Option<Vec<Dim>>) -> TensorInfo {
         TensorInfo {
+            tensor_name: None,
             name: name.into(),
             dtype,
             shape,
@@ -291,6 +303,44 @@ mod tests {
         );
         let e = check(&[f32s("x", vec![2, 3]), f32s("x", vec![2, 3])]);
         assert!(e.contains("given twice"), "{e}");
+    }
+
+    #[test]
+    fn an_input_may_be_given_by_its_tensor_name() {
+        let mut declared = declared();
+        declared[0].name = "input".into();
+        declared[0].tensor_name = Some("serving_default_input:0".into());
+        let run = |inputs: &[Tensor]| {
+            validate_inputs(
+                BackendKind::LiteRt,
+                Path::new("m.tflite"),
+                &declared,
+                inputs,
+            )
+            .map(|v| v.iter().map(|t| t.name()).collect::<Vec<_>>().join(","))
+            .map_err(|e| e.to_string())
+        };
+        for name in ["input", "serving_default_input:0"] {
+            assert_eq!(
+                run(&[i64s("mask", vec![2]), f32s(name, vec![2, 3])]).unwrap(),
+                format!("{name},mask")
+            );
+        }
+        let e = run(&[
+            f32s("input", vec![2, 3]),
+            f32s("serving_default_input:0", vec![2, 3]),
+            i64s("mask", vec![2]),
+        ])
+        .unwrap_err();
+        assert!(
+            e.contains("'input' is given twice (it is also called 'serving_default_input:0')"),
+            "{e}"
+        );
+        let e = run(&[f32s("x", vec![2, 3]), i64s("mask", vec![2])]).unwrap_err();
+        assert!(
+            e.contains("input (tensor serving_default_input:0) f32[batch, 3]"),
+            "{e}"
+        );
     }
 
     #[test]

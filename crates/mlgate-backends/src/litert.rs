@@ -115,6 +115,25 @@ mod ffi {
         pub fn rank(&self) -> usize {
             (self.bits & 0x7f) as usize
         }
+
+        /// The dimensions, `-1` where the model leaves one open.
+        pub fn dims(&self) -> &[i32] {
+            &self.dimensions[..self.rank().min(MAX_RANK)]
+        }
+
+        /// A packed layout of these dimensions (no strides); `None` past [`MAX_RANK`].
+        pub fn of(dims: &[i32]) -> Option<Layout> {
+            if dims.len() > MAX_RANK {
+                return None;
+            }
+            let mut dimensions = [0; MAX_RANK];
+            dimensions[..dims.len()].copy_from_slice(dims);
+            Some(Layout {
+                bits: dims.len() as u32,
+                dimensions,
+                strides: [0; MAX_RANK],
+            })
+        }
     }
 
     /// `LiteRtRankedTensorType` (72 bytes on 64-bit targets).
@@ -146,6 +165,7 @@ mod ffi {
             unsafe extern "C" fn(Handle, usize, *mut Handle) -> Status,
         pub get_signature_output_tensor_by_index:
             unsafe extern "C" fn(Handle, usize, *mut Handle) -> Status,
+        pub get_tensor_name: unsafe extern "C" fn(Handle, *mut *const c_char) -> Status,
         pub get_tensor_type_id: unsafe extern "C" fn(Handle, *mut c_int) -> Status,
         pub get_ranked_tensor_type: unsafe extern "C" fn(Handle, *mut RankedTensorType) -> Status,
         pub create_options: unsafe extern "C" fn(*mut Handle) -> Status,
@@ -170,6 +190,12 @@ mod ffi {
         pub unlock_tensor_buffer: unsafe extern "C" fn(Handle) -> Status,
         pub run_compiled_model:
             unsafe extern "C" fn(Handle, usize, usize, *mut Handle, usize, *mut Handle) -> Status,
+        pub resize_input_tensor:
+            unsafe extern "C" fn(Handle, usize, usize, *const c_int, usize) -> Status,
+        pub resize_input_tensor_non_strict:
+            unsafe extern "C" fn(Handle, usize, usize, *const c_int, usize) -> Status,
+        pub get_output_tensor_layouts:
+            unsafe extern "C" fn(Handle, usize, usize, *mut Layout, bool) -> Status,
         _library: libloading::Library,
     }
 
@@ -198,6 +224,7 @@ mod ffi {
                 get_signature_output_name: sym!("LiteRtGetSignatureOutputName"),
                 get_signature_input_tensor_by_index: sym!("LiteRtGetSignatureInputTensorByIndex"),
                 get_signature_output_tensor_by_index: sym!("LiteRtGetSignatureOutputTensorByIndex"),
+                get_tensor_name: sym!("LiteRtGetTensorName"),
                 get_tensor_type_id: sym!("LiteRtGetTensorTypeId"),
                 get_ranked_tensor_type: sym!("LiteRtGetRankedTensorType"),
                 create_options: sym!("LiteRtCreateOptions"),
@@ -215,6 +242,11 @@ mod ffi {
                 lock_tensor_buffer: sym!("LiteRtLockTensorBuffer"),
                 unlock_tensor_buffer: sym!("LiteRtUnlockTensorBuffer"),
                 run_compiled_model: sym!("LiteRtRunCompiledModel"),
+                resize_input_tensor: sym!("LiteRtCompiledModelResizeInputTensor"),
+                resize_input_tensor_non_strict: sym!(
+                    "LiteRtCompiledModelResizeInputTensorNonStrict"
+                ),
+                get_output_tensor_layouts: sym!("LiteRtGetCompiledModelOutputTensorLayouts"),
                 _library: library,
             })
         }
@@ -522,6 +554,8 @@ mod imp {
         handle: Handle,
         memory: AlignedBuf,
         shape: Vec<usize>,
+        /// The element type and layout the buffer was made with.
+        ty: RankedTensorType,
         dtype: DType,
         name: String,
     }
@@ -655,6 +689,19 @@ mod imp {
                 "counting outputs",
                 (api.get_num_signature_outputs)(sig, &mut n_out),
             )?;
+            let file_info = mlgate_ir::inspect(model).ok();
+            // Which dimensions of a signature input or output the file leaves open.
+            let dynamic_dims = |name: &str, input: bool| -> Vec<bool> {
+                let Some(info) = &file_info else {
+                    return Vec::new();
+                };
+                let list = if input { &info.inputs } else { &info.outputs };
+                list.iter()
+                    .find(|t| t.is_called(name))
+                    .and_then(|t| t.shape.as_ref())
+                    .map(|dims| dims.iter().map(|d| d.fixed().is_none()).collect())
+                    .unwrap_or_default()
+            };
             let describe = |input: bool, i: usize| -> Result<(TensorInfo, RankedTensorType)> {
                 let mut name_ptr = std::ptr::null();
                 let mut tensor: Handle = std::ptr::null_mut();
@@ -682,6 +729,18 @@ mod imp {
                 } else {
                     CStr::from_ptr(name_ptr).to_string_lossy().into_owned()
                 };
+                // The graph's own name for the tensor (`serving_default_input:0`), which users
+                // who saved inputs from Python LiteRT's tensor API name it by.
+                let mut tensor_name_ptr = std::ptr::null();
+                let tensor_name = ((api.get_tensor_name)(tensor, &mut tensor_name_ptr)
+                    == ffi::STATUS_OK
+                    && !tensor_name_ptr.is_null())
+                .then(|| {
+                    CStr::from_ptr(tensor_name_ptr)
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .filter(|t| *t != name);
                 let mut type_id = 0;
                 check(
                     "reading a tensor type",
@@ -697,11 +756,16 @@ mod imp {
                     "reading a tensor type",
                     (api.get_ranked_tensor_type)(tensor, &mut ty),
                 )?;
-                let rank = ty.layout.rank().min(ffi::MAX_RANK);
-                let dims = ty.layout.dimensions[..rank]
+                // LiteRT reports the file's static shape (batch 1); the model may leave a
+                // dimension open in its `shape_signature`, which mlgate then resizes.
+                let open = dynamic_dims(&name, input);
+                let dims = ty
+                    .layout
+                    .dims()
                     .iter()
-                    .map(|&d| {
-                        if d >= 0 {
+                    .enumerate()
+                    .map(|(k, &d)| {
+                        if d >= 0 && !open.get(k).copied().unwrap_or(false) {
                             Dim::Fixed(d as u64)
                         } else {
                             Dim::Unknown
@@ -710,6 +774,7 @@ mod imp {
                     .collect();
                 Ok((
                     TensorInfo {
+                        tensor_name,
                         name,
                         dtype: dtype_of(ty.element_type),
                         shape: Some(dims),
@@ -769,55 +834,32 @@ mod imp {
                 return Err(compile_error(model, s));
             }
 
-            for (infos, types, out, is_input) in [
-                (&inputs, &types_in, &mut h.inputs, true),
-                (&outputs, &types_out, &mut h.outputs, false),
+            // Open dimensions (a dynamic batch) start at 1, as every TFLite tool does; a
+            // prepare with other shapes resizes again.
+            let initial: Vec<Vec<usize>> = types_in
+                .iter()
+                .map(|t| t.layout.dims().iter().map(|&d| d.max(1) as usize).collect())
+                .collect();
+            let any_open = inputs.iter().any(|i| !i.is_static())
+                || types_in.iter().any(|t| t.layout.dims().contains(&-1));
+            if any_open {
+                let all: Vec<usize> = (0..types_in.len()).collect();
+                resize(
+                    api,
+                    h.compiled,
+                    &all,
+                    &initial,
+                    &mut types_in,
+                    &mut types_out,
+                )
+                .map_err(load_err)?;
+            }
+            for (infos, types, out) in [
+                (&inputs, &types_in, &mut h.inputs),
+                (&outputs, &types_out, &mut h.outputs),
             ] {
                 for (info, ty) in infos.iter().zip(types) {
-                    let shape: Option<Vec<usize>> = info
-                        .shape
-                        .iter()
-                        .flatten()
-                        .map(|d| d.fixed().map(|n| n as usize))
-                        .collect();
-                    let Some(shape) = shape else {
-                        return Err(load_err(format!(
-                            "{} '{}' has dynamic shape {}; mlgate's LiteRT backend needs static shapes",
-                            if is_input { "input" } else { "output" },
-                            info.name,
-                            info.shape_text()
-                        )));
-                    };
-                    let size = info.dtype.size_bytes().ok_or_else(|| {
-                        load_err(format!(
-                            "tensor '{}' has type {}, which mlgate cannot feed or read",
-                            info.name, info.dtype
-                        ))
-                    })? as usize;
-                    let bytes = mlgate_ir::tensor::element_count(&shape)
-                        .and_then(|n| n.checked_mul(size))
-                        .ok_or_else(|| load_err(format!("tensor '{}' is too large", info.name)))?;
-                    let memory = AlignedBuf::zeroed(bytes).ok_or_else(|| {
-                        load_err(format!("cannot allocate {bytes} bytes for '{}'", info.name))
-                    })?;
-                    let mut handle: Handle = std::ptr::null_mut();
-                    check(
-                        "wrapping host memory",
-                        (api.create_tensor_buffer_from_host_memory)(
-                            ty,
-                            memory.ptr.cast(),
-                            memory.len.max(1),
-                            None,
-                            &mut handle,
-                        ),
-                    )?;
-                    out.push(Buffer {
-                        handle,
-                        memory,
-                        shape,
-                        dtype: info.dtype.clone(),
-                        name: info.name.clone(),
-                    });
+                    out.push(new_buffer(api, &info.name, &info.dtype, ty).map_err(load_err)?);
                 }
             }
 
@@ -843,6 +885,114 @@ mod imp {
                 handles: h,
             })
         }
+    }
+
+    /// Resizes inputs `which` of signature 0 to `shapes` (indexed like the inputs) and
+    /// reads the output layouts that follow, updating `types_in` and `types_out`.
+    ///
+    /// # Safety
+    /// `compiled` is a live compiled model of `api`'s library.
+    unsafe fn resize(
+        api: &Api,
+        compiled: Handle,
+        which: &[usize],
+        shapes: &[Vec<usize>],
+        types_in: &mut [RankedTensorType],
+        types_out: &mut [RankedTensorType],
+    ) -> std::result::Result<(), String> {
+        for &i in which {
+            let dims: Vec<i32> = shapes[i]
+                .iter()
+                .map(|&d| i32::try_from(d).map_err(|_| format!("dimension {d} is too large")))
+                .collect::<std::result::Result<_, _>>()?;
+            let layout = ffi::Layout::of(&dims).ok_or("too many dimensions")?;
+            if types_in[i].layout.dims() != dims.as_slice() {
+                // Strict first (only dimensions the model leaves open may change), then
+                // the non-strict resize TFLite tools fall back to.
+                let mut s = (api.resize_input_tensor)(compiled, 0, i, dims.as_ptr(), dims.len());
+                if s != ffi::STATUS_OK {
+                    s = (api.resize_input_tensor_non_strict)(
+                        compiled,
+                        0,
+                        i,
+                        dims.as_ptr(),
+                        dims.len(),
+                    );
+                }
+                if s != ffi::STATUS_OK {
+                    return Err(format!(
+                        "resizing input {i} to {:?}: {}",
+                        shapes[i],
+                        ffi::status_name(s)
+                    ));
+                }
+            }
+            types_in[i].layout = layout;
+        }
+        let mut layouts: Vec<ffi::Layout> = types_out.iter().map(|t| t.layout).collect();
+        let s =
+            (api.get_output_tensor_layouts)(compiled, 0, layouts.len(), layouts.as_mut_ptr(), true);
+        if s != ffi::STATUS_OK {
+            return Err(format!(
+                "reading the output shapes after a resize: {}",
+                ffi::status_name(s)
+            ));
+        }
+        for (t, l) in types_out.iter_mut().zip(layouts) {
+            t.layout = l;
+        }
+        Ok(())
+    }
+
+    /// Fresh zeroed host memory of `ty`'s shape, wrapped as a LiteRT tensor buffer.
+    ///
+    /// # Safety
+    /// `api` is a loaded LiteRT library.
+    unsafe fn new_buffer(
+        api: &Api,
+        name: &str,
+        dtype: &DType,
+        ty: &RankedTensorType,
+    ) -> std::result::Result<Buffer, String> {
+        let shape: Option<Vec<usize>> = ty
+            .layout
+            .dims()
+            .iter()
+            .map(|&d| usize::try_from(d).ok())
+            .collect();
+        let Some(shape) = shape else {
+            return Err(format!(
+                "'{name}' has shape {:?} after allocation; mlgate's LiteRT backend needs every shape known before a run",
+                ty.layout.dims()
+            ));
+        };
+        let size = dtype.size_bytes().ok_or_else(|| {
+            format!("tensor '{name}' has type {dtype}, which mlgate cannot feed or read")
+        })? as usize;
+        let bytes = mlgate_ir::tensor::element_count(&shape)
+            .and_then(|n| n.checked_mul(size))
+            .ok_or_else(|| format!("tensor '{name}' is too large"))?;
+        let memory = AlignedBuf::zeroed(bytes)
+            .ok_or_else(|| format!("cannot allocate {bytes} bytes for '{name}'"))?;
+        let mut handle: Handle = std::ptr::null_mut();
+        let s = (api.create_tensor_buffer_from_host_memory)(
+            ty,
+            memory.ptr.cast(),
+            memory.len.max(1),
+            None,
+            &mut handle,
+        );
+        if s != ffi::STATUS_OK {
+            return Err(format!("wrapping host memory: {}", ffi::status_name(s)));
+        }
+        Ok(Buffer {
+            handle,
+            memory,
+            shape,
+            ty: *ty,
+            dtype: dtype.clone(),
+            name: name.to_string(),
+        })
     }
 
     /// Compilation fails when an op has no kernel; LiteRT only logs which one, so the
@@ -918,6 +1068,70 @@ mod imp {
             r
         }
 
+        /// Resizes the inputs whose shape differs from their buffers' (a dynamic batch) and
+        /// makes new buffers for them and for every output.
+        fn reshape(&mut self, shapes: &[Vec<usize>]) -> Result<()> {
+            let which: Vec<usize> = (0..shapes.len())
+                .filter(|&i| self.handles.inputs[i].shape != shapes[i])
+                .collect();
+            if which.is_empty() {
+                return Ok(());
+            }
+            let h = &mut self.handles;
+            let api = &h.rt.api;
+            let mut types_in: Vec<RankedTensorType> = h.inputs.iter().map(|b| b.ty).collect();
+            let mut types_out: Vec<RankedTensorType> = h.outputs.iter().map(|b| b.ty).collect();
+            let made = stderr::capture(|| {
+                // SAFETY: the compiled model is live; buffers are replaced only after every
+                // new one exists, and each old handle is destroyed exactly once.
+                unsafe {
+                    resize(
+                        api,
+                        h.compiled,
+                        &which,
+                        shapes,
+                        &mut types_in,
+                        &mut types_out,
+                    )?;
+                    let mut new_in = Vec::new();
+                    for &i in &which {
+                        let b = &h.inputs[i];
+                        new_in.push((i, new_buffer(api, &b.name, &b.dtype, &types_in[i])?));
+                    }
+                    let mut new_out = Vec::new();
+                    for (b, ty) in h.outputs.iter().zip(&types_out) {
+                        new_out.push(new_buffer(api, &b.name, &b.dtype, ty)?);
+                    }
+                    Ok::<_, String>((new_in, new_out))
+                }
+            });
+            let (new_in, new_out) = match made {
+                (Ok(v), _) => v,
+                (Err(e), log) => {
+                    let said: Vec<&str> = log.lines().filter(|l| l.starts_with("ERROR")).collect();
+                    return Err(self.err(if said.is_empty() {
+                        e
+                    } else {
+                        format!("{e}; LiteRT said: {}", said.join(" | "))
+                    }));
+                }
+            };
+            // SAFETY: the replaced buffers are no longer referenced by anything.
+            unsafe {
+                for (i, b) in new_in {
+                    let old = std::mem::replace(&mut h.inputs[i], b);
+                    (api.destroy_tensor_buffer)(old.handle);
+                }
+                for (slot, b) in h.outputs.iter_mut().zip(new_out) {
+                    let old = std::mem::replace(slot, b);
+                    (api.destroy_tensor_buffer)(old.handle);
+                }
+            }
+            h.input_handles = h.inputs.iter().map(|b| b.handle).collect();
+            h.output_handles = h.outputs.iter().map(|b| b.handle).collect();
+            Ok(())
+        }
+
         fn err(&self, detail: String) -> BackendError {
             BackendError::Run {
                 backend: KIND,
@@ -960,6 +1174,8 @@ mod imp {
 
         fn prepare(&mut self, inputs: &[Tensor]) -> Result<()> {
             let ordered = validate_inputs(KIND, &self.model_path, &self.inputs, inputs)?;
+            let shapes: Vec<Vec<usize>> = ordered.iter().map(|t| t.shape().to_vec()).collect();
+            self.reshape(&shapes)?;
             for (t, b) in ordered.iter().zip(&self.handles.inputs) {
                 let bytes = t.data().to_le_bytes();
                 if bytes.len() != b.memory.len {

@@ -455,6 +455,7 @@ mod imp {
                     })
                     .collect();
                 TensorInfo {
+                    tensor_name: None,
                     name: name.to_string(),
                     dtype: dtype_of(*ty),
                     shape: Some(dims),
@@ -462,6 +463,7 @@ mod imp {
                 }
             }
             other => TensorInfo {
+                tensor_name: None,
                 name: name.to_string(),
                 dtype: DType::Other(format!("{other:?}")),
                 shape: None,
@@ -580,11 +582,11 @@ mod imp {
             self.binding.clear();
             self.bound.clear();
             self.last = None;
-            for t in ordered {
+            for (t, d) in ordered.into_iter().zip(&self.inputs) {
                 let value =
                     to_value(t).map_err(|e| self.err(format!("input '{}': {e}", t.name())))?;
                 self.binding
-                    .bind_input(t.name(), &value)
+                    .bind_input(d.name.as_str(), &value)
                     .map_err(|e| self.err(format!("input '{}': {e}", t.name())))?;
                 self.bound.push(value);
             }

@@ -71,9 +71,25 @@ impl Backend for TractBackend {
             model: model.to_owned(),
             detail,
         };
-        let parsed = guarded(|| tract_onnx::onnx().model_for_path(model)).map_err(load_err)?;
+        // mlgate gives tract concrete input shapes (batch 1, sequence 128); the shapes the
+        // file declares for outputs and intermediate values keep their symbols
+        // (`[batch, sequence, 384]`), and tract refuses to unify the two. So those
+        // declarations are left out of the analysis — tract infers them from the inputs —
+        // and the outputs are described from mlgate's own reading of the file.
+        let parsed = guarded(|| {
+            tract_onnx::onnx()
+                .with_ignore_output_shapes(true)
+                .with_ignore_value_info(true)
+                .model_for_path(model)
+        })
+        .map_err(|d| cannot_run(model, d))?;
         let inputs = describe(&parsed, true).map_err(load_err)?;
-        let outputs = describe(&parsed, false).map_err(load_err)?;
+        let outputs = match mlgate_ir::inspect(model) {
+            Ok(info) if info.outputs.len() == parsed.output_outlets().map_or(0, |o| o.len()) => {
+                info.outputs
+            }
+            _ => describe(&parsed, false).map_err(load_err)?,
+        };
         let mut session = TractSession {
             model: model.to_owned(),
             base: parsed,
@@ -102,6 +118,18 @@ impl Backend for TractBackend {
         }
         session.info.load_ms = start.elapsed().as_secs_f64() * 1e3;
         Ok(Box::new(session))
+    }
+}
+
+/// tract could not take the model in: say so, and name the runtime that likely can.
+fn cannot_run(model: &Path, detail: String) -> BackendError {
+    BackendError::Load {
+        backend: KIND,
+        model: model.to_owned(),
+        detail: format!(
+            "tract cannot run this model: {detail}; use --backend onnxruntime \
+             (`mlgate runtime install ort` installs it; `mlgate doctor` shows what is installed)"
+        ),
     }
 }
 
@@ -193,6 +221,7 @@ fn describe(model: &InferenceModel, inputs: bool) -> std::result::Result<Vec<Ten
                     .collect()
             });
             Ok(TensorInfo {
+                tensor_name: None,
                 name,
                 dtype,
                 shape,
@@ -323,11 +352,7 @@ impl TractSession {
             };
             typed.into_runnable()
         })
-        .map_err(|detail| BackendError::Load {
-            backend: KIND,
-            model: self.model.clone(),
-            detail,
-        })?;
+        .map_err(|detail| cannot_run(&self.model, detail))?;
         if self.plans.len() >= PLAN_CACHE {
             self.plans.clear();
         }

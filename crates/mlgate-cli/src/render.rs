@@ -60,8 +60,13 @@ fn tensor_table(tensors: &[TensorInfo]) -> Table {
             Some(q) => format!("per-channel ({} scales)", q.scale.len()),
             None => String::new(),
         };
+        // A signature name first, the graph's tensor name it stands for after it.
+        let name = match &tensor.tensor_name {
+            Some(alias) => format!("  {} (tensor {alias})", tensor.name),
+            None => format!("  {}", tensor.name),
+        };
         t.add_row(vec![
-            format!("  {}", tensor.name),
+            name,
             tensor.dtype.to_string(),
             tensor.shape_text(),
             quant,

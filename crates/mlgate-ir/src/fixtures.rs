@@ -14,6 +14,8 @@ use crate::onnx::proto::{
 };
 use crate::Result;
 
+pub mod twin;
+
 /// Opset all fixtures target: the first with LayerNormalization.
 pub const OPSET: i64 = 17;
 
@@ -216,7 +218,8 @@ pub enum DimSpec {
     Named(&'static str),
 }
 
-fn value_info(name: &str, elem: DataType, dims: &[DimSpec]) -> ValueInfoProto {
+/// A declared tensor type: name, element type, dimensions.
+pub fn value_info(name: &str, elem: DataType, dims: &[DimSpec]) -> ValueInfoProto {
     let dim = dims
         .iter()
         .map(|d| tensor_shape_proto::Dimension {

@@ -172,7 +172,13 @@ pub struct Quantization {
 /// A graph input or output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TensorInfo {
+    /// The name users and runtimes call it by: a TFLite model's signature name when it has
+    /// a signature, else the tensor's own name.
     pub name: String,
+    /// The tensor's own name in the graph when it differs from `name` (a TFLite signature
+    /// calls `serving_default_input:0` `input`); accepted wherever an input is named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensor_name: Option<String>,
     pub dtype: DType,
     /// `None` when the model does not declare a rank.
     pub shape: Option<Vec<Dim>>,
@@ -190,6 +196,11 @@ impl TensorInfo {
                 format!("[{}]", parts.join(", "))
             }
         }
+    }
+
+    /// True when `name` is what this tensor is called: its name or its tensor name.
+    pub fn is_called(&self, name: &str) -> bool {
+        self.name == name || self.tensor_name.as_deref() == Some(name)
     }
 
     /// True when every dimension is known.

@@ -23,6 +23,7 @@ fn dim(s: &str) -> Dim {
 
 fn input(name: &str, dtype: DType, shape: &[&str]) -> TensorInfo {
     TensorInfo {
+        tensor_name: None,
         name: name.into(),
         dtype,
         shape: Some(shape.iter().map(|s| dim(s)).collect()),

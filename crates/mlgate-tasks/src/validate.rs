@@ -79,10 +79,10 @@ pub fn check_outputs(
     dims: &BTreeMap<String, usize>,
 ) -> Vec<OutputIssue> {
     let mut issues = Vec::new();
-    let by_name = |name: &str| declared.iter().find(|d| d.name == name);
+    let by_name = |name: &str| declared.iter().find(|d| d.is_called(name));
     let names_match = outputs.iter().all(|o| by_name(o.name()).is_some());
     for d in declared {
-        if names_match && !outputs.iter().any(|o| o.name() == d.name) {
+        if names_match && !outputs.iter().any(|o| d.is_called(o.name())) {
             issues.push(issue(
                 &d.name,
                 OutputIssueKind::Missing,
@@ -256,6 +256,7 @@ mod tests {
 
     fn decl(name: &str, dims: Vec<Dim>) -> TensorInfo {
         TensorInfo {
+            tensor_name: None,
             name: name.into(),
             dtype: DType::F32,
             shape: Some(dims),
@@ -312,6 +313,7 @@ mod tests {
     #[test]
     fn integer_outputs_may_be_zero() {
         let d = [TensorInfo {
+            tensor_name: None,
             name: "label".into(),
             dtype: DType::I64,
             shape: Some(vec![Dim::Fixed(2)]),

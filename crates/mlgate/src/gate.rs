@@ -105,7 +105,8 @@ fn build_model(ws: &Workspace, build: Build, reference: &str) -> Result<Resolved
 /// How to measure.
 #[derive(Debug, Clone, Default)]
 pub struct GateSettings {
-    /// Runtime name; `None`: the first that runs the format (tract for ONNX).
+    /// Runtime name; `None`: the build's (from its target), else the first that runs the
+    /// format (tract for ONNX).
     pub backend: Option<String>,
     pub threads: Option<usize>,
     /// Time budget of the A/B comparison, seconds (default 15).
@@ -117,6 +118,22 @@ pub struct GateSettings {
     pub seq_len: Option<usize>,
     /// Use the builds' stored benchmarks instead of measuring now (explicit opt-in).
     pub use_cached: bool,
+}
+
+impl GateSettings {
+    /// These settings with the runtime filled in from the builds when the user named none:
+    /// a build's target names the runtime that measures it (`onnxruntime_cpu` → ONNX
+    /// Runtime), the baseline's first. Files and builds without one keep `None`, the
+    /// format's default.
+    pub fn with_build_backend(&self, models: &[&ResolvedModel]) -> GateSettings {
+        let mut settings = self.clone();
+        if settings.backend.is_none() {
+            settings.backend = models
+                .iter()
+                .find_map(|m| m.build.as_ref().and_then(|b| b.backend.clone()));
+        }
+        settings
+    }
 }
 
 /// The limits of this run: flags over the workspace's `config.toml` and `budget.toml`
@@ -187,6 +204,7 @@ pub fn run_gate(
     settings: &GateSettings,
     progress: &mut dyn Progress,
 ) -> Result<GateOutcome> {
+    let settings = &settings.with_build_backend(&[baseline, candidate]);
     let (base, cand) = (baseline.subject(), candidate.subject());
     if baseline.info.format != candidate.info.format {
         return Err(Error::Invalid {
@@ -585,6 +603,7 @@ pub fn validate(
 ) -> Result<ValidateReport> {
     let thresholds = thresholds(ws, flags)?;
     let model = resolve_model(ws, reference)?;
+    let settings = &settings.with_build_backend(&[&model]);
     let subject = model.subject();
     if thresholds.budgets.is_empty() {
         return Err(Error::Invalid {

@@ -232,7 +232,7 @@ pub fn infer(request: &InferRequest) -> Result<InferReport> {
 fn named_dims(info: &ModelInfo, inputs: &[Tensor]) -> BTreeMap<String, usize> {
     let mut dims = BTreeMap::new();
     for declared in &info.inputs {
-        let Some(tensor) = inputs.iter().find(|t| t.name() == declared.name) else {
+        let Some(tensor) = inputs.iter().find(|t| declared.is_called(t.name())) else {
             continue;
         };
         for (dim, &value) in declared.shape.iter().flatten().zip(tensor.shape()) {

@@ -71,7 +71,11 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
     let (model, build) = crate::cmd::ws::model_or_build(&args.model)?;
     let request = BenchmarkRequest {
         model,
-        backend: args.backend.clone(),
+        // A build is measured on the runtime its target names unless --backend says else.
+        backend: args
+            .backend
+            .clone()
+            .or_else(|| build.as_ref().and_then(|b| b.backend.clone())),
         threads: args.threads.map(|t| t as usize),
         inputs: InputSpec {
             task: args.task.clone(),

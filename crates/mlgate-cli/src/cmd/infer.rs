@@ -5,7 +5,8 @@ use crate::Outcome;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model file (.onnx, .tflite, .mlmodel) or .mlpackage directory.
+    /// Model file (.onnx, .tflite, .mlmodel), .mlpackage directory, or a build of the
+    /// workspace (id, prefix or tag), run on the runtime its target names.
     pub model: PathBuf,
     /// Inputs as .npz (arrays named as the model's inputs) or .npy for a single input.
     /// Without it, inputs are synthesized from the model's task (seeded, reproducible).
@@ -51,10 +52,13 @@ pub fn run(args: Args, json: bool, strict_output: bool) -> mlgate::Result<Outcom
         .as_deref()
         .map(str::parse::<mlgate::Task>)
         .transpose()?;
+    // A build runs on the runtime its target names unless --backend says else.
+    let (model, build) = crate::cmd::ws::model_or_build(&args.model)?;
+    let backend = args.backend.or_else(|| build.and_then(|b| b.backend));
     let report = mlgate::runtime::infer(&mlgate::runtime::InferRequest {
-        model: args.model,
+        model,
         inputs: args.inputs,
-        backend: args.backend,
+        backend,
         threads: args.threads,
         task,
         synthesis,

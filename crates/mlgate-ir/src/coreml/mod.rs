@@ -604,6 +604,7 @@ fn feature_info(
         metadata.insert(format!("coreml.{role}.{}.{what}", f.name), text);
     }
     TensorInfo {
+        tensor_name: None,
         name: f.name.clone(),
         dtype,
         shape,

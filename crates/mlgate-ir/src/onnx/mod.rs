@@ -597,6 +597,7 @@ fn tensor_info(v: &ValueInfoProto) -> TensorInfo {
         _ => (DType::Other(describe_type(ty, 0)), None),
     };
     TensorInfo {
+        tensor_name: None,
         name: v.name.clone().unwrap_or_default(),
         dtype,
         shape,
@@ -887,6 +888,7 @@ mod tests {
         assert_eq!(info.format, ModelFormat::Onnx);
         assert_eq!(info.producer.as_deref(), Some("mlgate-test 1.0"));
         let x = TensorInfo {
+            tensor_name: None,
             name: "X".into(),
             dtype: DType::F32,
             shape: Some(vec![
@@ -898,6 +900,7 @@ mod tests {
             quantization: None,
         };
         let cond = TensorInfo {
+            tensor_name: None,
             name: "cond".into(),
             dtype: DType::Bool,
             shape: Some(vec![]),
@@ -905,6 +908,7 @@ mod tests {
         };
         assert_eq!(info.inputs, vec![x, cond]);
         let y = TensorInfo {
+            tensor_name: None,
             name: "Y".into(),
             dtype: DType::F32,
             shape: Some(vec![

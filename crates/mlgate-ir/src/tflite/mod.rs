@@ -130,10 +130,18 @@ fn summarize(
             "the model has no subgraphs",
         ));
     };
+    // Users, LiteRT and Python's signature runners call inputs by their signature names;
+    // the tensor names stay as aliases.
     let io = |indices: &[usize]| -> Vec<TensorInfo> {
         indices
             .iter()
-            .map(|&i| tensor_info(&primary.tensors[i]))
+            .map(|&i| {
+                let mut info = tensor_info(&primary.tensors[i]);
+                if let Some(name) = model.primary_name(i).filter(|n| *n != info.name) {
+                    info.tensor_name = Some(std::mem::replace(&mut info.name, name));
+                }
+                info
+            })
             .collect()
     };
     let (inputs, outputs) = (io(&primary.inputs), io(&primary.outputs));
@@ -192,6 +200,7 @@ fn count_u32(n: usize) -> u32 {
 
 fn tensor_info(t: &Tensor) -> TensorInfo {
     TensorInfo {
+        tensor_name: None,
         name: t.name.clone(),
         dtype: t.dtype.clone(),
         // The runtime treats an empty shape as a scalar whatever `has_rank` says (old

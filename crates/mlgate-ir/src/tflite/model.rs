@@ -190,6 +190,28 @@ impl TfliteModel {
         self.subgraphs.first()
     }
 
+    /// The signature a runtime runs by default — the first, LiteRT's signature 0 — when it
+    /// is over the primary subgraph: its names for that subgraph's tensors.
+    pub fn primary_signature(&self) -> Option<&SignatureDef> {
+        self.signature_defs
+            .first()
+            .filter(|s| s.subgraph_index == 0)
+    }
+
+    /// What users call tensor `index` of the primary subgraph: its name in the primary
+    /// signature when it has one there, else its own name.
+    pub fn primary_name(&self, index: usize) -> Option<String> {
+        let sg = self.primary_subgraph()?;
+        let own = &sg.tensors.get(index)?.name;
+        let named = self.primary_signature().and_then(|s| {
+            s.inputs
+                .iter()
+                .chain(&s.outputs)
+                .find(|m| m.tensor_index == index)
+        });
+        Some(named.map_or_else(|| own.clone(), |m| m.name.clone()))
+    }
+
     /// The buffer holding a tensor's constant data, if it has any.
     pub fn tensor_buffer(&self, tensor: &Tensor) -> Option<&Buffer> {
         self.buffers

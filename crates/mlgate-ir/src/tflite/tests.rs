@@ -349,8 +349,10 @@ fn tiny_model_summary() {
     assert_eq!(info.producer.as_deref(), Some("MLIR Converted."));
     assert_eq!(
         info.inputs,
+        // The signature's name, with the tensor's own name as its alias.
         vec![TensorInfo {
-            name: "input".into(),
+            name: "x".into(),
+            tensor_name: Some("input".into()),
             dtype: DType::I8,
             shape: Some(vec![Dim::Unknown, Dim::Fixed(4)]),
             quantization: Some(Quantization {
@@ -363,7 +365,8 @@ fn tiny_model_summary() {
     assert_eq!(
         info.outputs,
         vec![TensorInfo {
-            name: "output".into(),
+            name: "y".into(),
+            tensor_name: Some("output".into()),
             dtype: DType::F32,
             shape: Some(vec![Dim::Unknown, Dim::Fixed(3)]),
             quantization: None,

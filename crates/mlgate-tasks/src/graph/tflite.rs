@@ -36,7 +36,8 @@ pub(super) fn analyse(path: &Path, facts: &mut GraphFacts) -> Result<(), String>
         if let Some(tensor) = sg.tensors.get(t) {
             let mut used = g.walk_from(t);
             used.range = ranges.get(i).cloned().flatten();
-            facts.inputs.insert(tensor.name.clone(), used);
+            let name = model.primary_name(t).unwrap_or_else(|| tensor.name.clone());
+            facts.inputs.insert(name, used);
         }
     }
     Ok(())
@@ -155,6 +156,18 @@ impl<'m> Sub<'m> {
             .unwrap_or_default()
     }
 
+    /// An input as users call it: by its signature name in the primary subgraph.
+    fn input_name(&self, t: usize) -> String {
+        let primary = self
+            .model
+            .primary_subgraph()
+            .is_some_and(|p| std::ptr::eq(p, self.sg));
+        match primary {
+            true => self.model.primary_name(t).unwrap_or_default(),
+            false => self.tensor_name(t),
+        }
+    }
+
     fn source_input(&self, mut t: usize) -> Option<usize> {
         for _ in 0..MAX_TRACE_BACK {
             if self.sg.inputs.contains(&t) {
@@ -192,7 +205,7 @@ impl<'m> Sub<'m> {
                     .copied()
                     .flatten()
                     .and_then(|i| self.source_input(i))
-                    .map(|i| self.tensor_name(i));
+                    .map(|i| self.input_name(i));
                 out.push(Embedding {
                     table: self.tensor_name(table),
                     rows,
