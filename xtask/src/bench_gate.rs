@@ -14,7 +14,10 @@ use std::time::Instant;
 
 use mlgate_backends::{BackendKind, Registry, Session, SessionInfo, SessionOptions};
 use mlgate_bench::harness::harness_overhead_ns;
-use mlgate_bench::{compare_sessions, CompareConfig, NoProgress, Verdict};
+use mlgate_bench::{
+    compare_models, compare_sessions, CompareConfig, InputSet, Metric, ModelPair, NoProgress,
+    Verdict,
+};
 use mlgate_ir::tensor::Tensor;
 use mlgate_ir::TensorInfo;
 
@@ -23,10 +26,11 @@ cargo xtask bench-gate [options]
 
   --aa N              A/A comparisons per load condition (default 200)
   --per-variant N     comparisons per slowdown variant (default 100)
-  --scenarios LIST    comma list of aa, plus2, plus5, plus10 (default all)
+  --scenarios LIST    comma list of aa, aa-strict, plus2, plus5, plus10, slow10, p95 (default all)
   --busy MODE         off | on | both: a busy-loop thread on one core (default both)
   --calibrate S       seconds of the long run that measures each variant's true slowdown (default 60)
   --max-time S        per-comparison time budget (default: CompareConfig's, 15 s)
+  --auto              --max-time auto: extend the budget to what the metric needs
   --out FILE          also write every comparison as JSON Lines
 ";
 
@@ -37,6 +41,7 @@ struct Options {
     busy: Vec<bool>,
     calibrate_s: f64,
     max_time_s: Option<f64>,
+    auto: bool,
     out: Option<PathBuf>,
 }
 
@@ -44,12 +49,21 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
         aa: 200,
         per_variant: 100,
-        scenarios: ["aa", "plus2", "plus5", "plus10"]
-            .map(String::from)
-            .to_vec(),
+        scenarios: [
+            "aa",
+            "aa-strict",
+            "plus2",
+            "plus5",
+            "plus10",
+            "slow10",
+            "p95",
+        ]
+        .map(String::from)
+        .to_vec(),
         busy: vec![false, true],
         calibrate_s: 60.0,
         max_time_s: None,
+        auto: false,
         out: None,
     };
     let mut it = args.iter();
@@ -79,6 +93,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             }
             "--calibrate" => o.calibrate_s = num(value()?)?,
             "--max-time" => o.max_time_s = Some(num(value()?)?),
+            "--auto" => o.auto = true,
             "--out" => o.out = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(HELP.to_string()),
             other => return Err(format!("unknown option {other}\n\n{HELP}")),
@@ -86,21 +101,45 @@ fn parse(args: &[String]) -> Result<Options, String> {
     }
     for s in &o.scenarios {
         if scenario(s).is_none() {
-            return Err(format!(
-                "unknown scenario {s}; valid: aa, plus2, plus5, plus10"
-            ));
+            return Err(format!("unknown scenario {s}; valid: {SCENARIOS}"));
         }
     }
     Ok(o)
 }
 
-/// (extra compute fraction, threshold) of a scenario. A/A runs at the default threshold.
-fn scenario(name: &str) -> Option<(f64, f64)> {
+/// A scenario: the models compared and how they are judged.
+#[derive(Clone, Copy)]
+struct Scenario {
+    /// Extra compute of the baseline and the candidate (fractions of the CNN's MACs).
+    base_extra: f64,
+    cand_extra: f64,
+    threshold: f64,
+    metric: Metric,
+}
+
+const SCENARIOS: &str = "aa, aa-strict, plus2, plus5, plus10, slow10, p95";
+
+/// The gate's default latency threshold (`mlgate ci`, `compare`): 10%.
+const DEFAULT_THRESHOLD: f64 = 0.10;
+
+fn scenario(name: &str) -> Option<Scenario> {
+    let s = |base_extra, cand_extra, threshold, metric| Scenario {
+        base_extra,
+        cand_extra,
+        threshold,
+        metric,
+    };
     Some(match name {
-        "aa" => (0.0, CompareConfig::default().threshold),
-        "plus2" => (0.02, 0.01),
-        "plus5" => (0.05, 0.02),
-        "plus10" => (0.10, 0.05),
+        "aa" => s(0.0, 0.0, DEFAULT_THRESHOLD, Metric::P50),
+        // --strict: any significant slowdown fails.
+        "aa-strict" => s(0.0, 0.0, 0.0, Metric::P50),
+        "plus2" => s(0.0, 0.02, 0.01, Metric::P50),
+        "plus5" => s(0.0, 0.05, 0.02, Metric::P50),
+        "plus10" => s(0.0, 0.10, 0.05, Metric::P50),
+        // A slow model: the CNN with 7× its compute (≥ 100 ms per inference on tract
+        // here), against +10% of that.
+        "slow10" => s(6.0, 6.7, 0.05, Metric::P50),
+        "p95" => s(0.0, 0.10, 0.05, Metric::P95),
         _ => return None,
     })
 }
@@ -146,10 +185,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Ok(s)
     };
     let base_path = model(0.0)?;
-    let mut base = load(&base_path)?;
-    let mut base_twin = load(&base_path)?;
-    let info = base.info().clone();
-    print_machine(&info);
+    print_machine(&load(&base_path)?.info().clone());
 
     overhead(&registry)?;
 
@@ -162,47 +198,68 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let _spinner = busy.then(Spinner::start);
         let condition = if busy { "busy core" } else { "idle" };
         for name in &o.scenarios {
-            let (extra, threshold) = scenario(name).expect("checked in parse");
-            let (mut cand, truth) = if extra == 0.0 {
-                (None, None)
+            let sc = scenario(name).expect("checked in parse");
+            let base_model = model(sc.base_extra)?;
+            let cand_model = model(sc.cand_extra)?;
+            let truth = if sc.base_extra == sc.cand_extra {
+                None
             } else {
-                let mut c = load(&model(extra)?)?;
-                let t = calibrate(base.as_mut(), c.as_mut(), o.calibrate_s)?;
-                (Some(c), Some(t))
+                let (mut b, mut c) = (load(&base_model)?, load(&cand_model)?);
+                Some(calibrate(b.as_mut(), c.as_mut(), o.calibrate_s)?)
             };
-            let n = if extra == 0.0 { o.aa } else { o.per_variant };
+            let n = if truth.is_none() { o.aa } else { o.per_variant };
             let mut counts = [0usize; 4];
             let mut times = Vec::with_capacity(n);
+            let mut warned: std::collections::BTreeMap<String, usize> = Default::default();
+            let set = InputSet {
+                label: "default".into(),
+                batch_size: 1,
+                inputs: inputs(load(&base_model)?.inputs())?,
+            };
             for i in 0..n {
                 let config = CompareConfig {
-                    threshold,
+                    threshold: sc.threshold,
+                    metric: sc.metric,
                     seed: Some(1000 + i as u64),
                     max_time_s: o.max_time_s.unwrap_or(CompareConfig::default().max_time_s),
+                    extend_to_decide: o.auto,
                     ..CompareConfig::default()
                 };
-                let candidate: &mut dyn Session = match cand.as_mut() {
-                    Some(c) => c.as_mut(),
-                    // A/A: a second session of the same file, as a user comparing a build
-                    // with itself would have.
-                    None => base_twin.as_mut(),
+                // The product's path: both models loaded afresh for every comparison (two
+                // sessions per side, seeded load order), as `mlgate compare` does.
+                let pair = ModelPair {
+                    backend: BackendKind::Tract,
+                    baseline: &base_model,
+                    candidate: &cand_model,
+                    options: &SessionOptions::default(),
                 };
                 let t = Instant::now();
-                let c = compare_sessions(base.as_mut(), candidate, &config, &mut NoProgress)
+                let r = compare_models(&registry, &pair, &set, &config, &mut NoProgress)
                     .map_err(|e| e.to_string())?;
                 times.push(t.elapsed().as_secs_f64());
+                let c = r.comparison;
                 counts[match c.verdict {
                     Verdict::Regression => 0,
                     Verdict::NoChange => 1,
                     Verdict::Improvement => 2,
                     Verdict::Inconclusive => 3,
                 }] += 1;
+                let mut kinds: Vec<String> = c.warnings.iter().map(|w| warning_kind(w)).collect();
+                kinds.sort();
+                kinds.dedup();
+                for k in kinds {
+                    *warned.entry(k).or_default() += 1;
+                }
                 if let Some(f) = out.as_mut() {
                     use std::io::Write;
                     let line = serde_json::json!({
-                        "condition": condition, "scenario": name, "i": i, "threshold": threshold,
-                        "verdict": c.verdict, "delta": c.relative_delta, "ci_low": c.ci_low, "ci_high": c.ci_high,
-                        "p_value": c.p_value, "pairs": c.pairs, "block_runs": c.block_runs, "looks": c.looks,
-                        "elapsed_s": c.elapsed_s,
+                        "condition": condition, "scenario": name, "i": i, "threshold": sc.threshold,
+                        "metric": sc.metric, "verdict": c.verdict, "delta": c.relative_delta,
+                        "ci_low": c.ci_low, "ci_high": c.ci_high, "p_value": c.p_value,
+                        "pairs": c.pairs, "block_runs": c.block_runs, "looks": c.looks,
+                        "elapsed_s": c.elapsed_s, "wall_s": t.elapsed().as_secs_f64(),
+                        "load_ms": [r.baseline.load_ms, r.candidate.load_ms],
+                        "warnings": c.warnings, "seed": c.seed,
                     });
                     let _ = writeln!(f, "{line}");
                 }
@@ -220,10 +277,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 condition,
                 name: name.clone(),
                 truth,
-                threshold,
+                threshold: sc.threshold,
+                metric: sc.metric,
                 n,
                 counts,
                 times,
+                warned,
             });
         }
     }
@@ -356,9 +415,24 @@ struct Row {
     name: String,
     truth: Option<(f64, f64, f64)>,
     threshold: f64,
+    metric: Metric,
     n: usize,
     counts: [usize; 4],
     times: Vec<f64>,
+    /// Comparisons in which each kind of warning fired.
+    warned: std::collections::BTreeMap<String, usize>,
+}
+
+/// A warning's kind: its words before the first number or colon, without the side.
+fn warning_kind(w: &str) -> String {
+    let w = w
+        .strip_prefix("baseline: ")
+        .or_else(|| w.strip_prefix("candidate: "))
+        .unwrap_or(w);
+    let end = w
+        .find(|c: char| c == ':' || c == '(' || c.is_ascii_digit())
+        .unwrap_or(w.len());
+    w[..end].trim().to_string()
 }
 
 /// Wilson score interval for k successes in n trials, 95%.
@@ -375,7 +449,7 @@ fn wilson(k: usize, n: usize) -> (f64, f64) {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "\n{:<10} {:<8} {:>22} {:>6} {:>5} {:>24} {:>8} {:>8} {:>8} {:>13}",
+        "\n{:<10} {:<14} {:>22} {:>6} {:>5} {:>24} {:>8} {:>8} {:>8} {:>13}",
         "load",
         "pair",
         "true slowdown [95% CI]",
@@ -398,9 +472,9 @@ fn print_table(rows: &[Row]) {
         t.sort_by(f64::total_cmp);
         let med = t.get(t.len() / 2).copied().unwrap_or(0.0);
         println!(
-            "{:<10} {:<8} {:>22} {:>5.0}% {:>5} {:>24} {:>8} {:>8} {:>8} {:>6.1}/{:<6.1}",
+            "{:<10} {:<14} {:>22} {:>5.0}% {:>5} {:>24} {:>8} {:>8} {:>8} {:>6.1}/{:<6.1}",
             r.condition,
-            r.name,
+            format!("{} {}", r.name, r.metric),
             truth,
             r.threshold * 100.0,
             r.n,
@@ -417,6 +491,21 @@ fn print_table(rows: &[Row]) {
             t.last().copied().unwrap_or(0.0)
         );
     }
-    println!("\nmethod: mlgate-bench compare_sessions at default settings (p50, α = 0.01, 95% CI) except the threshold shown; \
-              sessions loaded once per scenario, a fresh schedule seed per comparison; tract backend");
+    println!("\nwarnings: share of comparisons in which each kind fired");
+    for r in rows {
+        for (k, n) in &r.warned {
+            let (lo, hi) = wilson(*n, r.n);
+            println!(
+                "  {:<10} {:<10} {:>5.1}% [{:.1}, {:.1}]  {k}",
+                r.condition,
+                r.name,
+                *n as f64 / r.n.max(1) as f64 * 100.0,
+                lo * 100.0,
+                hi * 100.0
+            );
+        }
+    }
+    println!("\nmethod: mlgate-bench compare_models (the path of `mlgate compare`/`ci`): both models loaded afresh for every \
+              comparison, two sessions per side, seeded load order; default settings (α = 0.01 split across looks, 95% CI, \
+              15 s budget) except the threshold and metric shown; seeds 1000, 1001, ...; tract backend");
 }

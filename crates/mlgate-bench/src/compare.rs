@@ -773,9 +773,16 @@ pub fn compare_session_sets(
     };
     warnings.extend(analysis.notes.iter().cloned());
     for (name, s) in [("baseline", &baseline_side), ("candidate", &candidate_side)] {
-        // Drift is expected to cancel in paired blocks; variation and correlation widen the
-        // interval. Either way the user should know.
-        for w in &s.stability.warnings {
+        // Only what the user can act on for this comparison. Drift and phases (correlated
+        // runs) hit both sides alike in interleaved blocks and cancel in the pairs; what
+        // does not cancel shows as correlated per-pair differences, checked in `analyze`.
+        // The per-side diagnostics stay in each side's `stability`.
+        for w in s
+            .stability
+            .warnings
+            .iter()
+            .filter(|w| w.starts_with("high variation"))
+        {
             warnings.push(format!("{name}: {w}"));
         }
     }
