@@ -133,13 +133,16 @@ fn scenario(name: &str) -> Option<Scenario> {
         "aa" => s(0.0, 0.0, DEFAULT_THRESHOLD, Metric::P50),
         // --strict: any significant slowdown fails.
         "aa-strict" => s(0.0, 0.0, 0.0, Metric::P50),
-        "plus2" => s(0.0, 0.02, 0.01, Metric::P50),
-        "plus5" => s(0.0, 0.05, 0.02, Metric::P50),
-        "plus10" => s(0.0, 0.10, 0.05, Metric::P50),
+        // The bottleneck's extra MACs cost about two thirds of their share in time on tract
+        // here (a +10% MAC variant measured +6.5%), so the variants carry 1.5× the MACs of
+        // the slowdown they stand for; the table reports each one's measured slowdown.
+        "plus2" => s(0.0, 0.03, 0.01, Metric::P50),
+        "plus5" => s(0.0, 0.075, 0.02, Metric::P50),
+        "plus10" => s(0.0, 0.15, 0.05, Metric::P50),
         // A slow model: the CNN with 7× its compute (≥ 100 ms per inference on tract
-        // here), against +10% of that.
-        "slow10" => s(6.0, 6.7, 0.05, Metric::P50),
-        "p95" => s(0.0, 0.10, 0.05, Metric::P95),
+        // here), against about +10% of that.
+        "slow10" => s(6.0, 7.05, 0.05, Metric::P50),
+        "p95" => s(0.0, 0.15, 0.05, Metric::P95),
         _ => return None,
     })
 }
