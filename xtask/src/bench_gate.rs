@@ -139,9 +139,11 @@ fn scenario(name: &str) -> Option<Scenario> {
         "plus2" => s(0.0, 0.03, 0.01, Metric::P50),
         "plus5" => s(0.0, 0.075, 0.02, Metric::P50),
         "plus10" => s(0.0, 0.15, 0.05, Metric::P50),
-        // A slow model: the CNN with 7× its compute (≥ 100 ms per inference on tract
-        // here), against about +10% of that.
-        "slow10" => s(6.0, 7.05, 0.05, Metric::P50),
+        // A slow model: the CNN with 7× its compute (~90 ms per inference on tract here)
+        // against a slightly larger bottleneck. Its measured slowdown is not stable from
+        // load to load (about 0% or about +12%, 2026-12-02): the case that shows whether
+        // load-to-load variation reaches the interval.
+        "slow10" => s(6.0, 6.3, 0.05, Metric::P50),
         "p95" => s(0.0, 0.15, 0.05, Metric::P95),
         _ => return None,
     })

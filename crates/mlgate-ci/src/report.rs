@@ -124,6 +124,26 @@ fn side_measured(side: &mlgate_bench::compare::Side, metric: Metric) -> Option<M
 }
 
 impl LatencyEvidence {
+    /// One line: how the latency evidence was gathered, with the seed that replays it.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} on {}; {} block pairs × {} runs, {} look(s), {:.1} s; seed {}",
+            if self.cached.is_some() {
+                "stored numbers"
+            } else {
+                "measured now, interleaved"
+            },
+            self.backend,
+            self.pairs,
+            self.block_runs,
+            self.looks,
+            self.elapsed_s,
+            self.seed
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "—".into()),
+        )
+    }
+
     /// The evidence of an A/B comparison measured now.
     pub fn from_comparison(c: &Comparison, backend: &str) -> LatencyEvidence {
         let finite = |v: f64| v.is_finite().then_some(v * 100.0);
@@ -329,14 +349,9 @@ pub fn markdown_verdict(title: &str, verdict: &Verdict, evidence: Option<&Eviden
     if let Some(l) = evidence.and_then(|e| e.latency.as_ref()) {
         let _ = writeln!(
             out,
-            "<details><summary>How latency was measured</summary>\n\n{} on `{}`; {} block pairs × {} runs, {} look(s), {:.1} s; seed {}.{}\n\n</details>\n",
+            "<details><summary>How latency was measured</summary>\n\n{}: {}.{}\n\n</details>\n",
+            l.summary(),
             cell(&l.method),
-            l.backend,
-            l.pairs,
-            l.block_runs,
-            l.looks,
-            l.elapsed_s,
-            l.seed.map(|s| s.to_string()).unwrap_or_else(|| "—".into()),
             match &l.cached {
                 Some(c) => format!(
                     " Stored numbers (--use-cached): baseline from {} at {}, candidate from {} at {}{}.",
@@ -426,28 +441,21 @@ pub fn junit(suite: &str, verdict: &Verdict) -> String {
         cases.push_str("</testcase>\n");
     }
     let mut tests = verdict.checks.len();
-    match verdict.status {
-        VerdictStatus::Error => {
-            tests += 1;
-            errors += 1;
-            let _ = writeln!(
-                cases,
-                "    <testcase classname=\"mlgate.{}\" name=\"gate\">\n      <error message=\"{}\"/>\n    </testcase>",
-                xml(suite),
-                xml(&verdict.reason)
-            );
-        }
-        VerdictStatus::Skip => {
-            tests += 1;
-            skipped += 1;
-            let _ = writeln!(
-                cases,
-                "    <testcase classname=\"mlgate.{}\" name=\"gate\">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                xml(suite),
-                xml(&verdict.reason)
-            );
-        }
-        _ => {}
+    // A gate that did not judge anything is one case saying why.
+    let gate_case = match verdict.status {
+        VerdictStatus::Error => Some(("error", &mut errors)),
+        VerdictStatus::Skip => Some(("skipped", &mut skipped)),
+        _ => None,
+    };
+    if let Some((tag, count)) = gate_case {
+        tests += 1;
+        *count += 1;
+        let _ = writeln!(
+            cases,
+            "    <testcase classname=\"mlgate.{}\" name=\"gate\">\n      <{tag} message=\"{}\"/>\n    </testcase>",
+            xml(suite),
+            xml(&verdict.reason)
+        );
     }
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"mlgate\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">\n{cases}  </testsuite>\n</testsuites>\n",

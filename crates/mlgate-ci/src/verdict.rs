@@ -525,39 +525,21 @@ fn budget_check(limit: &Limit, e: &BudgetEvidence<'_>) -> Check {
     let from = format!("limit {} {} from {}", limit.value, c.unit(), limit.source);
     match c {
         Constraint::MaxSizeMb => {
-            let mb = e.size_bytes as f64 / 1e6;
-            check.actual = Some(Measured::exact(mb));
-            check.status = if mb > limit.value {
-                CheckStatus::Fail
-            } else {
-                CheckStatus::Pass
-            };
+            judge_exact(&mut check, e.size_bytes as f64 / 1e6, limit.value);
             check.message = format!(
-                "size {mb:.3} MB is {} the {from}",
-                if check.status == CheckStatus::Fail {
-                    "over"
-                } else {
-                    "within"
-                }
+                "size {:.3} MB is {} the {from}",
+                e.size_bytes as f64 / 1e6,
+                over_or_within(check.status)
             );
         }
         Constraint::MaxMemoryMb => match e.peak_memory_bytes {
             None => check.message = "no memory reading on this system".into(),
             Some(b) => {
-                let mb = b as f64 / 1e6;
-                check.actual = Some(Measured::exact(mb));
-                check.status = if mb > limit.value {
-                    CheckStatus::Fail
-                } else {
-                    CheckStatus::Pass
-                };
+                judge_exact(&mut check, b as f64 / 1e6, limit.value);
                 check.message = format!(
-                    "peak memory added {mb:.1} MB (one reading) is {} the {from}",
-                    if check.status == CheckStatus::Fail {
-                        "over"
-                    } else {
-                        "within"
-                    }
+                    "peak memory added {:.1} MB (one reading) is {} the {from}",
+                    b as f64 / 1e6,
+                    over_or_within(check.status)
                 );
             }
         },
@@ -612,6 +594,24 @@ fn budget_check(limit: &Limit, e: &BudgetEvidence<'_>) -> Check {
         }
     }
     check
+}
+
+/// An exact value (bytes, one reading) against a limit: over or within, nothing between.
+fn judge_exact(check: &mut Check, value: f64, limit: f64) {
+    check.actual = Some(Measured::exact(value));
+    check.status = if value > limit {
+        CheckStatus::Fail
+    } else {
+        CheckStatus::Pass
+    };
+}
+
+fn over_or_within(status: CheckStatus) -> &'static str {
+    if status == CheckStatus::Fail {
+        "over"
+    } else {
+        "within"
+    }
 }
 
 impl Check {

@@ -38,6 +38,9 @@ pub enum Error {
     /// A runtime could not be found, installed, loaded or run. Boxed for the same reason.
     #[error(transparent)]
     Runtime(Box<mlgate_backends::BackendError>),
+    /// A CI threshold or budget that cannot be used; says which and where it came from.
+    #[error(transparent)]
+    Threshold(#[from] mlgate_ci::ThresholdError),
     /// An `.npy`/`.npz` tensor file could not be read or written.
     #[error(transparent)]
     Tensor(mlgate_ir::tensor::TensorError),
@@ -58,6 +61,7 @@ impl Error {
             Error::Registry(e) if e.is_user_error() => ErrorKind::InvalidInput,
             Error::Registry(_) => ErrorKind::Environment,
             Error::Invalid { .. } => ErrorKind::InvalidInput,
+            Error::Threshold(_) => ErrorKind::InvalidInput,
             Error::Bench(e) if e.is_user_error() => ErrorKind::InvalidInput,
             Error::Bench(_) => ErrorKind::Environment,
             // Every runtime failure is exit 2; the message says whether the model, the

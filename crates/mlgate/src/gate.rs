@@ -151,13 +151,13 @@ pub fn thresholds(ws: Option<&Workspace>, flags: &ThresholdFlags) -> Result<Thre
             PathBuf::from("budget.toml"),
         ),
     };
-    mlgate_ci::Thresholds::resolve(flags, &config, &config_path, &budget, &budget_path).map_err(
-        |e| Error::Invalid {
-            what: "threshold",
-            value: String::new(),
-            hint: e.to_string(),
-        },
-    )
+    Ok(mlgate_ci::Thresholds::resolve(
+        flags,
+        &config,
+        &config_path,
+        &budget,
+        &budget_path,
+    )?)
 }
 
 /// The A/B engine's settings for a gate.

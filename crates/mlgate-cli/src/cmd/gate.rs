@@ -192,17 +192,7 @@ pub fn render_verdict(title: &str, verdict: &Verdict, evidence: Option<&Evidence
         }
     }
     if let Some(l) = evidence.and_then(|e| e.latency.as_ref()) {
-        let _ = writeln!(
-            out,
-            "latency: {} on {}; {} block pairs × {} runs, {} look(s), {:.1} s; seed {} (--seed replays it)",
-            if l.cached.is_some() { "stored numbers" } else { "measured now, interleaved" },
-            l.backend,
-            l.pairs,
-            l.block_runs,
-            l.looks,
-            l.elapsed_s,
-            l.seed.map(|s| s.to_string()).unwrap_or_else(|| "—".into()),
-        );
+        let _ = writeln!(out, "latency: {} (--seed replays it)", l.summary());
     }
     if let Some(env) = evidence.and_then(|e| e.environment.as_ref()) {
         let _ = writeln!(
