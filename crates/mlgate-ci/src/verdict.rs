@@ -14,7 +14,7 @@
 use std::fmt;
 
 use mlgate_bench::{Metric, PercentileEstimate, PhaseMemory};
-use mlgate_registry::{Constraint, Limit, LimitSource};
+use mlgate_registry::{Constraint, Limit, LimitSource, Sourced};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -386,17 +386,11 @@ pub fn size_check(baseline_bytes: u64, candidate_bytes: u64, thresholds: &Thresh
         CheckStatus::Pass
     };
     let message = format!(
-        "size {} → {} bytes ({:+.2}%), {} the +{}% limit ({})",
+        "size {} → {} bytes ({:+.2}%){}",
         baseline_bytes,
         candidate_bytes,
         shift,
-        if status == CheckStatus::Fail {
-            "above"
-        } else {
-            "within"
-        },
-        t.value,
-        t.source
+        against_relative_limit(status, t)
     );
     Check {
         metric: "size".into(),
@@ -459,19 +453,9 @@ pub fn memory_check(
         "peak memory added {:.1} → {:.1} MB ({shift:+.2}%; one reading per model){}",
         mb(base),
         mb(cand),
-        match limit {
-            Some(t) => format!(
-                ", {} the +{}% limit ({})",
-                if status == CheckStatus::Fail {
-                    "above"
-                } else {
-                    "within"
-                },
-                t.value,
-                t.source
-            ),
-            None => String::new(),
-        }
+        limit
+            .map(|t| against_relative_limit(status, t))
+            .unwrap_or_default()
     );
     Check {
         metric: "memory.peak".into(),
@@ -594,6 +578,20 @@ fn budget_check(limit: &Limit, e: &BudgetEvidence<'_>) -> Check {
         }
     }
     check
+}
+
+/// `, above the +5% limit (default)` or `, within …`: how a relative check ended, in words.
+fn against_relative_limit(status: CheckStatus, limit: &Sourced<f64>) -> String {
+    format!(
+        ", {} the +{}% limit ({})",
+        if status == CheckStatus::Fail {
+            "above"
+        } else {
+            "within"
+        },
+        limit.value,
+        limit.source
+    )
 }
 
 /// An exact value (bytes, one reading) against a limit: over or within, nothing between.

@@ -294,6 +294,10 @@ pub fn run_gate(
     checks.extend(mlgate_ci::budget_checks(thresholds, &budget));
     let verdict = Verdict::decide(checks, thresholds.fail_on_inconclusive, warnings);
     let environment = comparison.as_ref().map(|c| c.environment.clone());
+    let size = SizeEvidence {
+        baseline_bytes: base.size_bytes,
+        candidate_bytes: cand.size_bytes,
+    };
     Ok(GateOutcome {
         verdict,
         evidence: Evidence {
@@ -301,10 +305,7 @@ pub fn run_gate(
             candidate: cand,
             thresholds: thresholds.clone(),
             latency,
-            size: SizeEvidence {
-                baseline_bytes: baseline.subject().size_bytes,
-                candidate_bytes: candidate.subject().size_bytes,
-            },
+            size,
             memory,
             environment,
         },
