@@ -2,23 +2,16 @@
 //! output shape, JSON envelopes and exit codes. Verdicts that depend on timing noise are not
 //! asserted, except the sure one: +300% compute is a regression at a 5% threshold.
 
-mod common;
-
 use std::path::Path;
 
-use common::{mlgate, stderr, stdout};
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_str(&stdout(out))
-        .unwrap_or_else(|e| panic!("invalid JSON ({e}): {}", stdout(out)))
-}
+use mlgate_testkit::{json, sandbox, stderr, stdout};
 
 #[test]
 fn benchmark_table_and_json() {
-    let Some(dir) = common::testdata("fixtures") else {
-        return;
-    };
-    let out = mlgate(
+    let s = sandbox!();
+    let dir = s.fixtures();
+    let out = s.run_in(
+        &dir,
         &[
             "benchmark",
             "tiny_mlp.onnx",
@@ -27,7 +20,6 @@ fn benchmark_table_and_json() {
             "--max-time",
             "1",
         ],
-        &dir,
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -45,7 +37,8 @@ fn benchmark_table_and_json() {
 
     let timeline = tempfile::NamedTempFile::new().unwrap();
     let t = timeline.path().to_str().unwrap();
-    let out = mlgate(
+    let out = s.run_in(
+        &dir,
         &[
             "benchmark",
             "tiny_mlp.onnx",
@@ -57,7 +50,6 @@ fn benchmark_table_and_json() {
             "--timeline",
             t,
         ],
-        &dir,
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let v = json(&out);
@@ -97,10 +89,10 @@ fn benchmark_table_and_json() {
 
 #[test]
 fn benchmark_per_sequence_length() {
-    let Some(dir) = common::testdata("fixtures") else {
-        return;
-    };
-    let out = mlgate(
+    let s = sandbox!();
+    let dir = s.fixtures();
+    let out = s.run_in(
+        &dir,
         &[
             "benchmark",
             "nlp_encoder.onnx",
@@ -112,7 +104,6 @@ fn benchmark_per_sequence_length() {
             "nlp",
             "--json",
         ],
-        &dir,
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let v = json(&out);
@@ -125,22 +116,21 @@ fn benchmark_per_sequence_length() {
 
 #[test]
 fn benchmark_errors_exit_2() {
-    let Some(dir) = common::testdata("fixtures") else {
-        return;
-    };
-    let out = mlgate(&["benchmark", "missing.onnx"], &dir);
+    let s = sandbox!();
+    let dir = s.fixtures();
+    let out = s.run_in(&dir, &["benchmark", "missing.onnx"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("missing.onnx"), "{}", stderr(&out));
-    let out = mlgate(&["benchmark", "tiny_mlp.onnx", "--backend", "nope"], &dir);
+    let out = s.run_in(&dir, &["benchmark", "tiny_mlp.onnx", "--backend", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown backend"), "{}", stderr(&out));
-    let out = mlgate(
-        &["benchmark", "tiny_mlp.onnx", "--min-time=-1", "--json"],
+    let out = s.run_in(
         &dir,
+        &["benchmark", "tiny_mlp.onnx", "--min-time=-1", "--json"],
     );
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(json(&out)["schema"], "mlgate.error/v1");
-    let out = mlgate(&["benchmark", "tiny_mlp.onnx", "--seq-len", "16"], &dir);
+    let out = s.run_in(&dir, &["benchmark", "tiny_mlp.onnx", "--seq-len", "16"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("no token inputs with a sequence length"),
@@ -163,20 +153,17 @@ fn write_cnn_pair(dir: &Path) -> (String, String) {
 
 #[test]
 fn compare_sure_regression_exits_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let (base, slow) = write_cnn_pair(dir.path());
-    let out = mlgate(
-        &[
-            "compare",
-            &base,
-            &slow,
-            "--threshold",
-            "5",
-            "--max-time",
-            "6",
-        ],
-        dir.path(),
-    );
+    let s = sandbox!();
+    let (base, slow) = write_cnn_pair(s.path());
+    let out = s.run(&[
+        "compare",
+        &base,
+        &slow,
+        "--threshold",
+        "5",
+        "--max-time",
+        "6",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -201,10 +188,10 @@ fn compare_sure_regression_exits_1() {
 
 #[test]
 fn compare_json_shape_and_a_a() {
-    let Some(dir) = common::testdata("fixtures") else {
-        return;
-    };
-    let out = mlgate(
+    let s = sandbox!();
+    let dir = s.fixtures();
+    let out = s.run_in(
+        &dir,
         &[
             "compare",
             "tiny_mlp.onnx",
@@ -215,7 +202,6 @@ fn compare_json_shape_and_a_a() {
             "p90",
             "--json",
         ],
-        &dir,
     );
     // A model against itself is never a regression at the default threshold (10%, α split
     // across looks): exit 0, whatever noise makes of the rest.
@@ -240,10 +226,10 @@ fn compare_json_shape_and_a_a() {
 
 #[test]
 fn compare_errors_exit_2() {
-    let Some(dir) = common::testdata("fixtures") else {
-        return;
-    };
-    let out = mlgate(
+    let s = sandbox!();
+    let dir = s.fixtures();
+    let out = s.run_in(
+        &dir,
         &[
             "compare",
             "tiny_mlp.onnx",
@@ -251,11 +237,11 @@ fn compare_errors_exit_2() {
             "--max-time",
             "1",
         ],
-        &dir,
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cannot compare"), "{}", stderr(&out));
-    let out = mlgate(
+    let out = s.run_in(
+        &dir,
         &[
             "compare",
             "tiny_mlp.onnx",
@@ -263,17 +249,16 @@ fn compare_errors_exit_2() {
             "--metric",
             "p42",
         ],
-        &dir,
     );
     assert_eq!(out.status.code(), Some(2));
-    let out = mlgate(
+    let out = s.run_in(
+        &dir,
         &[
             "compare",
             "tiny_mlp.onnx",
             "tiny_mlp.onnx",
             "--threshold=-3",
         ],
-        &dir,
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("threshold"), "{}", stderr(&out));
@@ -281,92 +266,74 @@ fn compare_errors_exit_2() {
 
 #[test]
 fn benchmark_of_a_build_is_recorded_and_builds_compare_by_tag() {
-    let Some(dir) = common::testdata("fixtures") else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let ws = tmp.path().join(".mlgate");
+    let s = sandbox!();
+    let dir = s.fixtures();
+    let ws = s.workspace();
     let ws = ws.to_str().unwrap();
     let model = dir.join("tiny_mlp.onnx");
-    let out = mlgate(
-        &[
-            "--workspace",
-            ws,
-            "import",
-            "--model",
-            model.to_str().unwrap(),
-            "--target",
-            "tract_cpu",
-            "--json",
-        ],
-        tmp.path(),
-    );
+    let out = s.run(&[
+        "--workspace",
+        ws,
+        "import",
+        "--model",
+        model.to_str().unwrap(),
+        "--target",
+        "tract_cpu",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let id = json(&out)["build"]["id"]
         .as_str()
         .expect("build id")
         .to_string();
-    let out = mlgate(
-        &["--workspace", ws, "tag", "create", &id[..8], "main-mlp"],
-        tmp.path(),
-    );
+    let out = s.run(&["--workspace", ws, "tag", "create", &id[..8], "main-mlp"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
-    let out = mlgate(
-        &[
-            "--workspace",
-            ws,
-            "benchmark",
-            "main-mlp",
-            "--runs",
-            "20",
-            "--max-time",
-            "1",
-            "--json",
-        ],
-        tmp.path(),
-    );
+    let out = s.run(&[
+        "--workspace",
+        ws,
+        "benchmark",
+        "main-mlp",
+        "--runs",
+        "20",
+        "--max-time",
+        "1",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("recorded benchmark #1"),
         "{}",
         stderr(&out)
     );
-    let status = mlgate(&["--workspace", ws, "status", "--json"], tmp.path());
+    let status = s.run(&["--workspace", ws, "status", "--json"]);
     assert_eq!(json(&status)["benchmarks"], 1);
 
     // A reference that is neither a file nor a build.
-    let out = mlgate(
-        &["--workspace", ws, "benchmark", "no-such-thing"],
-        tmp.path(),
-    );
+    let out = s.run(&["--workspace", ws, "benchmark", "no-such-thing"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no-such-thing"), "{}", stderr(&out));
 
-    let out = mlgate(
-        &[
-            "--workspace",
-            ws,
-            "compare",
-            "main-mlp",
-            model.to_str().unwrap(),
-            "--max-time",
-            "2",
-            "--json",
-        ],
-        tmp.path(),
-    );
+    let out = s.run(&[
+        "--workspace",
+        ws,
+        "compare",
+        "main-mlp",
+        model.to_str().unwrap(),
+        "--max-time",
+        "2",
+        "--json",
+    ]);
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
     assert_eq!(json(&out)["schema"], "mlgate.compare/v1");
 }
 
 #[test]
 fn a_closed_pipe_ends_quietly() {
-    let Some(dir) = common::testdata("fixtures") else {
-        return;
-    };
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mlgate"))
-        .args(["inspect", "nlp_encoder.onnx", "--json"])
+    let s = sandbox!();
+    let dir = s.fixtures();
+    let mut child = s
+        .command(&["inspect", "nlp_encoder.onnx", "--json"])
         .current_dir(&dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -1,24 +1,30 @@
 //! The CI gate end to end on real fixture models: `mlgate ci`, `ci-check` and `validate` —
 //! exit codes, what each report says, and that nothing passes without being measured.
 //!
-//! Every test writes its own fixtures and its own workspace (never the developer's), so
-//! none of them can skip. Verdicts asserted are the sure ones: a model against itself is
+//! Every test writes its own fixtures and has its own workspace (never the developer's); only
+//! the LiteRT gate, in `needs_downloads`, needs a downloaded model and runtime. Verdicts asserted are the sure ones: a model against itself is
 //! never a regression, +30% compute is one at the default 10% threshold.
 
-mod common;
+use std::ops::Deref;
+use std::process::Output;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use common::{stderr, stdout};
+use mlgate_testkit::{json, sandbox, stderr, stdout};
 
 /// Timings on a 2-core runner mean nothing while other tests compete for the cores, so the
 /// tests of this file take turns.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// A test kit sandbox held for one test's turn, with the models and baselines the gate needs.
 struct Sandbox {
-    dir: tempfile::TempDir,
+    sandbox: mlgate_testkit::Sandbox,
     _turn: std::sync::MutexGuard<'static, ()>,
+}
+
+impl Deref for Sandbox {
+    type Target = mlgate_testkit::Sandbox;
+    fn deref(&self) -> &Self::Target {
+        &self.sandbox
+    }
 }
 
 impl Sandbox {
@@ -26,16 +32,8 @@ impl Sandbox {
         Sandbox {
             // A failed test poisons the lock; the next one may still run.
             _turn: ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner()),
-            dir: tempfile::tempdir().unwrap(),
+            sandbox: sandbox!(),
         }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn workspace(&self) -> PathBuf {
-        self.path().join(".mlgate")
     }
 
     /// Writes a fixture model; `extra` adds that fraction of compute to the CNN.
@@ -53,26 +51,6 @@ impl Sandbox {
         let path = self.path().join("tiny_mlp.onnx");
         mlgate_ir::onnx::write_model(&path, &mlgate_ir::fixtures::tiny_mlp()).unwrap();
         path.display().to_string()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_env(args, &[])
-    }
-
-    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlgate"));
-        cmd.arg("--workspace")
-            .arg(self.workspace())
-            .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env_remove("MLGATE_WORKSPACE")
-            .env_remove("GITHUB_ACTIONS")
-            .env_remove("GITHUB_STEP_SUMMARY");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("run mlgate")
     }
 
     /// Imports `model` and tags it.
@@ -97,11 +75,6 @@ impl Sandbox {
             .expect("ci_report.json written");
         serde_json::from_str(&text).unwrap()
     }
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_str(&stdout(out))
-        .unwrap_or_else(|e| panic!("invalid JSON ({e}): {}\n{}", stdout(out), stderr(out)))
 }
 
 fn code(out: &Output) -> Option<i32> {
@@ -560,10 +533,10 @@ fn strict_and_fail_on_inconclusive_change_what_undecided_evidence_means() {
 }
 
 #[test]
-fn tflite_is_gated_on_litert_and_coreml_without_latency_off_macos() {
+fn coreml_is_gated_without_latency_off_macos() {
     let s = Sandbox::new();
     // CoreML: size and budgets gated; latency skipped with the reason, never a silent pass.
-    let package = common::committed("coreml/mil_conv.mlpackage");
+    let package = mlgate_testkit::committed("coreml/mil_conv.mlpackage");
     let package = package.to_str().unwrap();
     let out = s.run(&[
         "import", "--model", package, "--target", "apple_m1", "--json",
@@ -604,48 +577,46 @@ fn tflite_is_gated_on_litert_and_coreml_without_latency_off_macos() {
             stdout(&out)
         );
     }
+}
 
-    // TFLite on LiteRT, the runtime its target names.
-    let Some(mediapipe) = common::testdata("mediapipe") else {
-        return;
-    };
-    if std::env::var_os("MLGATE_HOME").is_none() {
-        assert_ne!(
-            std::env::var("MLGATE_REQUIRE_RUNTIMES").as_deref(),
-            Ok("1"),
-            "MLGATE_HOME must name the installed runtimes"
-        );
-        eprintln!("note: MLGATE_HOME is not set; the LiteRT gate was not run");
-        return;
+mod needs_downloads {
+    use super::*;
+
+    /// TFLite on LiteRT, the runtime its target names.
+    #[test]
+    fn tflite_is_gated_on_litert() {
+        let s = Sandbox::new();
+        s.require_runtimes(&["litert"]);
+        let mediapipe = mlgate_testkit::testdata("mediapipe");
+        let model = mediapipe.join("selfie_segmentation/selfie_segmentation.tflite");
+        let model = model.to_str().unwrap();
+        let out = s.run(&[
+            "import",
+            "--model",
+            model,
+            "--target",
+            "litert_cpu",
+            "--json",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let id = json(&out)["build"]["id"].as_str().unwrap().to_string();
+        assert!(s
+            .run(&["tag", "create", &id, "main-tflite"])
+            .status
+            .success());
+        let out = s.run(&[
+            "ci",
+            "--model",
+            model,
+            "--baseline",
+            "main-tflite",
+            "--max-time",
+            "3",
+            "--json",
+        ]);
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        let r = json(&out);
+        assert_eq!(r["evidence"]["latency"]["backend"], "litert", "{r}");
+        assert_ne!(check(&r, "latency.p50")["status"], "fail");
     }
-    let model = mediapipe.join("selfie_segmentation/selfie_segmentation.tflite");
-    let model = model.to_str().unwrap();
-    let out = s.run(&[
-        "import",
-        "--model",
-        model,
-        "--target",
-        "litert_cpu",
-        "--json",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let id = json(&out)["build"]["id"].as_str().unwrap().to_string();
-    assert!(s
-        .run(&["tag", "create", &id, "main-tflite"])
-        .status
-        .success());
-    let out = s.run(&[
-        "ci",
-        "--model",
-        model,
-        "--baseline",
-        "main-tflite",
-        "--max-time",
-        "3",
-        "--json",
-    ]);
-    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
-    let r = json(&out);
-    assert_eq!(r["evidence"]["latency"]["backend"], "litert", "{r}");
-    assert_ne!(check(&r, "latency.p50")["status"], "fail");
 }

@@ -1,50 +1,33 @@
 //! `mlgate inspect` end to end: the real binary on real models, human and JSON output, and
 //! every kind of bad input exiting 2 with a message that names the file.
 
-mod common;
-
-use common::{mlgate, stderr, stdout};
+use mlgate_testkit::{sandbox, stderr, stdout};
 
 #[test]
 fn inspect_fixture_table() {
-    let Some(dir) = common::testdata("fixtures") else {
-        return;
-    };
-    let out = mlgate(&["inspect", "vision_cnn.onnx"], &dir);
+    let s = sandbox!();
+    let dir = s.fixtures();
+    let out = s.run_in(&dir, &["inspect", "vision_cnn.onnx"]);
     assert!(out.status.success(), "{}", stderr(&out));
     insta::assert_snapshot!("inspect_vision_cnn", stdout(&out));
-    let out = mlgate(&["inspect", "nlp_encoder.onnx"], &dir);
+    let out = s.run_in(&dir, &["inspect", "nlp_encoder.onnx"]);
     assert!(out.status.success(), "{}", stderr(&out));
     insta::assert_snapshot!("inspect_nlp_encoder", stdout(&out));
 }
 
 #[test]
-fn inspect_tflite_table() {
-    let Some(dir) = common::testdata("mediapipe") else {
-        return;
-    };
-    let out = mlgate(
-        &["inspect", "palm_detection/palm_detection_full.tflite"],
-        &dir,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    insta::assert_snapshot!("inspect_palm_detection_full", stdout(&out));
-}
-
-#[test]
 fn inspect_coreml_package_table() {
-    let dir = common::committed("coreml");
-    let out = mlgate(&["inspect", "mil_conv.mlpackage"], &dir);
+    let dir = mlgate_testkit::committed("coreml");
+    let out = sandbox!().run_in(&dir, &["inspect", "mil_conv.mlpackage"]);
     assert!(out.status.success(), "{}", stderr(&out));
     insta::assert_snapshot!("inspect_mil_conv_mlpackage", stdout(&out));
 }
 
 #[test]
 fn inspect_json_is_a_versioned_envelope() {
-    let Some(dir) = common::testdata("fixtures") else {
-        return;
-    };
-    let out = mlgate(&["inspect", "tiny_mlp.onnx", "--json"], &dir);
+    let s = sandbox!();
+    let dir = s.fixtures();
+    let out = s.run_in(&dir, &["inspect", "tiny_mlp.onnx", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
     assert_eq!(v["schema"], "mlgate.inspect/v1");
@@ -60,12 +43,12 @@ fn inspect_json_is_a_versioned_envelope() {
     assert_eq!(v["task"]["inputs"][0]["role"], "features");
     assert!(v["task"]["warning"].as_str().unwrap().contains("--task"));
     // The global flag works before the subcommand too.
-    let out2 = mlgate(&["--json", "inspect", "tiny_mlp.onnx"], &dir);
+    let out2 = s.run_in(&dir, &["--json", "inspect", "tiny_mlp.onnx"]);
     assert_eq!(stdout(&out), stdout(&out2));
 }
 
-fn assert_user_error(args: &[&str], cwd: &std::path::Path, must_mention: &[&str]) {
-    let out = mlgate(args, cwd);
+fn assert_user_error(s: &mlgate_testkit::Sandbox, args: &[&str], must_mention: &[&str]) {
+    let out = s.run(args);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -83,16 +66,16 @@ fn assert_user_error(args: &[&str], cwd: &std::path::Path, must_mention: &[&str]
 
 #[test]
 fn bad_inputs_exit_2_naming_the_file() {
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
+    let s = sandbox!();
+    let d = s.path();
     assert_user_error(
+        &s,
         &["inspect", "missing.onnx"],
-        d,
         &["missing.onnx", "no such file"],
     );
 
     std::fs::write(d.join("empty.onnx"), b"").unwrap();
-    assert_user_error(&["inspect", "empty.onnx"], d, &["empty.onnx", "empty"]);
+    assert_user_error(&s, &["inspect", "empty.onnx"], &["empty.onnx", "empty"]);
 
     let mut state = 0x1234_5678_9abc_def0u64;
     let noise: Vec<u8> = (0..4096)
@@ -104,53 +87,48 @@ fn bad_inputs_exit_2_naming_the_file() {
         })
         .collect();
     std::fs::write(d.join("noise.onnx"), &noise).unwrap();
-    assert_user_error(&["inspect", "noise.onnx"], d, &["noise.onnx"]);
+    assert_user_error(&s, &["inspect", "noise.onnx"], &["noise.onnx"]);
     std::fs::write(d.join("noise.bin"), &noise).unwrap();
-    assert_user_error(&["inspect", "noise.bin"], d, &["noise.bin"]);
+    assert_user_error(&s, &["inspect", "noise.bin"], &["noise.bin"]);
     std::fs::write(d.join("noise.tflite"), &noise).unwrap();
-    assert_user_error(&["inspect", "noise.tflite"], d, &["noise.tflite"]);
+    assert_user_error(&s, &["inspect", "noise.tflite"], &["noise.tflite"]);
     std::fs::write(d.join("noise.mlmodel"), &noise).unwrap();
-    assert_user_error(&["inspect", "noise.mlmodel"], d, &["noise.mlmodel"]);
+    assert_user_error(&s, &["inspect", "noise.mlmodel"], &["noise.mlmodel"]);
 
     std::fs::create_dir(d.join("model.mlmodelc")).unwrap();
     assert_user_error(
+        &s,
         &["inspect", "model.mlmodelc"],
-        d,
         &["model.mlmodelc", ".mlpackage"],
     );
     std::fs::create_dir(d.join("empty.mlpackage")).unwrap();
     assert_user_error(
+        &s,
         &["inspect", "empty.mlpackage"],
-        d,
         &["empty.mlpackage", "Manifest.json"],
     );
 
-    if let Some(fixtures) = common::testdata("fixtures") {
-        let bytes = std::fs::read(fixtures.join("tiny_mlp.onnx")).unwrap();
-        std::fs::write(d.join("truncated.onnx"), &bytes[..bytes.len() / 2]).unwrap();
-        assert_user_error(&["inspect", "truncated.onnx"], d, &["truncated.onnx"]);
-        std::fs::write(d.join("really_onnx.tflite"), &bytes).unwrap();
-        assert_user_error(
-            &["inspect", "really_onnx.tflite"],
-            d,
-            &["really_onnx.tflite"],
-        );
-    }
-    if let Some(mp) = common::testdata("mediapipe") {
-        let tflite = common::files_with_ext(&mp, "tflite");
-        std::fs::copy(&tflite[0], d.join("renamed.onnx")).unwrap();
-        assert_user_error(
-            &["inspect", "renamed.onnx"],
-            d,
-            &["renamed.onnx", "TFLite", ".tflite"],
-        );
-    }
+    let bytes = mlgate_ir::onnx::encode(&mlgate_ir::fixtures::tiny_mlp());
+    std::fs::write(d.join("truncated.onnx"), &bytes[..bytes.len() / 2]).unwrap();
+    assert_user_error(&s, &["inspect", "truncated.onnx"], &["truncated.onnx"]);
+    std::fs::write(d.join("really_onnx.tflite"), &bytes).unwrap();
+    assert_user_error(
+        &s,
+        &["inspect", "really_onnx.tflite"],
+        &["really_onnx.tflite"],
+    );
+    // A converter-style TFLite file named `.onnx`: the error names the real format.
+    std::fs::write(d.join("renamed.onnx"), mlgate_ir::fixtures::twin::tflite()).unwrap();
+    assert_user_error(
+        &s,
+        &["inspect", "renamed.onnx"],
+        &["renamed.onnx", "TFLite", ".tflite"],
+    );
 }
 
 #[test]
 fn error_json_on_stdout_with_json_flag() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = mlgate(&["inspect", "nope.onnx", "--json"], tmp.path());
+    let out = sandbox!().run(&["inspect", "nope.onnx", "--json"]);
     assert_eq!(out.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON error report");
     assert_eq!(v["schema"], "mlgate.error/v1");
@@ -160,12 +138,41 @@ fn error_json_on_stdout_with_json_flag() {
 
 #[test]
 fn version_and_help_list_commands() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = mlgate(&["--version"], tmp.path());
+    let s = sandbox!();
+    let out = s.run(&["--version"]);
     assert!(out.status.success());
     assert!(stdout(&out).starts_with("mlgate "));
-    let out = mlgate(&["--help"], tmp.path());
+    let out = s.run(&["--help"]);
     assert!(stdout(&out).contains("inspect"));
-    let out = mlgate(&["no-such-command"], tmp.path());
+    let out = s.run(&["no-such-command"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+mod needs_downloads {
+    use super::*;
+
+    #[test]
+    fn inspect_tflite_table() {
+        let dir = mlgate_testkit::testdata("mediapipe");
+        let out = sandbox!().run_in(
+            &dir,
+            &["inspect", "palm_detection/palm_detection_full.tflite"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        insta::assert_snapshot!("inspect_palm_detection_full", stdout(&out));
+    }
+
+    /// A converter's TFLite file named `.onnx`: the error names the real format.
+    #[test]
+    fn a_renamed_mediapipe_model_is_named_tflite() {
+        let s = sandbox!();
+        let tflite =
+            mlgate_testkit::files_with_ext(&mlgate_testkit::testdata("mediapipe"), "tflite");
+        std::fs::copy(&tflite[0], s.path().join("renamed.onnx")).unwrap();
+        assert_user_error(
+            &s,
+            &["inspect", "renamed.onnx"],
+            &["renamed.onnx", "TFLite", ".tflite"],
+        );
+    }
 }

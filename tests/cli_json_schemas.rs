@@ -3,11 +3,11 @@
 //! the report of a cancelled confirmation included. Every schema id of
 //! `mlgate::report::SCHEMAS` must be seen here, so a command whose output has no test fails.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+
+use mlgate_testkit::{sandbox, stderr, stdout};
 
 use mlgate::report::SCHEMAS;
 use serde_json::Value;
@@ -20,7 +20,7 @@ struct Schemas {
 
 impl Schemas {
     fn load() -> Schemas {
-        let dir = common::workspace_root().join("docs/schemas");
+        let dir = mlgate_testkit::workspace_root().join("docs/schemas");
         let validators = SCHEMAS
             .iter()
             .map(|entry| {
@@ -71,25 +71,18 @@ impl Schemas {
 
 /// A project with the fixture models and its own workspace, named with `--workspace`.
 struct Project {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
+    sandbox: mlgate_testkit::Sandbox,
     models: PathBuf,
-    workspace: PathBuf,
     schemas: Schemas,
 }
 
 impl Project {
     fn new() -> Project {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("project");
-        let models = root.join("models");
-        mlgate_ir::fixtures::write_all(&models).unwrap();
-        let workspace = tmp.path().join("ws");
+        let sandbox = sandbox!();
+        let models = sandbox.fixtures();
         Project {
-            _tmp: tmp,
-            root,
+            sandbox,
             models,
-            workspace,
             schemas: Schemas::load(),
         }
     }
@@ -99,16 +92,11 @@ impl Project {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlgate"));
-        cmd.arg("--workspace")
-            .arg(&self.workspace)
-            .args(args)
-            .arg("--json")
-            .current_dir(&self.root)
-            .env("NO_COLOR", "1")
-            .env_remove("MLGATE_WORKSPACE")
-            .env_remove("MLGATE_TEST_PAUSE_AT");
-        cmd
+        let workspace = self.sandbox.workspace();
+        let mut all = vec!["--workspace", workspace.to_str().unwrap()];
+        all.extend_from_slice(args);
+        all.push("--json");
+        self.sandbox.command(&all)
     }
 
     /// Run `mlgate --workspace WS ARGS --json`, expect one of `codes`, check the output
@@ -124,19 +112,21 @@ impl Project {
         assert!(
             codes.contains(&code),
             "{what}: exit {code}, expected {codes:?}\nstdout: {}\nstderr: {}",
-            common::stdout(out),
-            common::stderr(out)
+            stdout(out),
+            stderr(out)
         );
         if code == 2 {
             assert!(
-                common::stderr(out).contains("error"),
+                stderr(out).contains("error"),
                 "{what}: exit 2 must say why on stderr: {}",
-                common::stderr(out)
+                stderr(out)
             );
         }
-        self.schemas.check(&what, &common::stdout(out))
+        self.schemas.check(&what, &stdout(out))
     }
 }
+
+const RUNTIME_INSTALL: &str = "mlgate.runtime-install/v1";
 
 fn id(v: &Value) -> &str {
     v["build"]["id"].as_str().unwrap()
@@ -178,14 +168,6 @@ fn every_command_prints_json_that_its_schema_accepts() {
         ],
         &[0, 1],
     );
-    let runtimes = std::env::var_os("MLGATE_HOME").is_some()
-        || std::env::var("MLGATE_REQUIRE_RUNTIMES").as_deref() == Ok("1");
-    if runtimes {
-        // `cargo xtask test` installed them into MLGATE_HOME already: nothing is downloaded.
-        p.json(&["runtime", "install", "all"], &[0]);
-    } else {
-        eprintln!("note: MLGATE_HOME is not set; `runtime install --json` not run");
-    }
 
     // The workspace commands.
     p.json(&["init"], &[0]);
@@ -283,13 +265,26 @@ fn every_command_prints_json_that_its_schema_accepts() {
         .map(|e| e.id)
         .filter(|id| !p.schemas.seen.contains(*id))
         .collect();
-    if !runtimes {
-        missing.retain(|id| *id != "mlgate.runtime-install/v1");
-    }
+    // Installing runtimes needs the network unless they are installed already:
+    // `needs_downloads::runtime_install_prints_json_that_its_schema_accepts` prints it.
+    missing.retain(|id| *id != RUNTIME_INSTALL);
     assert!(
         missing.is_empty(),
         "no command in this test printed {missing:?}: add the command that prints it here"
     );
+}
+
+mod needs_downloads {
+    use super::*;
+
+    #[test]
+    fn runtime_install_prints_json_that_its_schema_accepts() {
+        let mut p = Project::new();
+        // `cargo xtask test` installed them already, so nothing is downloaded here.
+        p.sandbox.require_runtimes(&["onnxruntime", "litert"]);
+        p.json(&["runtime", "install", "all"], &[0]);
+        assert!(p.schemas.seen.contains(RUNTIME_INSTALL));
+    }
 }
 
 /// A user who answers "n" on a terminal: `mlgate.cancelled/v1`, exit 0, nothing changed.

@@ -2,21 +2,14 @@
 //! detail, CSV), diff, tags, baseline, budget, history, status — and their errors, which exit
 //! 2 naming the value and what to do.
 
-mod common;
-
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
+/// `mlgate ARGS` in `dir`, a temporary directory, finding the workspace from there.
 fn mlgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlgate"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("MLGATE_WORKSPACE")
-        .env_remove("MLGATE_TEST_PAUSE_AT")
-        .stdin(Stdio::null())
+    mlgate_testkit::discovering(env!("CARGO_BIN_EXE_mlgate"), dir, args)
         .output()
         .expect("run mlgate")
 }
@@ -571,7 +564,7 @@ fn status_and_benchmarks_recorded_through_the_library() {
 fn coreml_packages_and_format_target_checks() {
     let p = project();
     std::fs::create_dir_all(&p.root).unwrap();
-    let pkg = common::committed("coreml/mil_conv.mlpackage");
+    let pkg = mlgate_testkit::committed("coreml/mil_conv.mlpackage");
     let v = json(
         &p.root,
         &[
@@ -682,13 +675,11 @@ fn workspace_is_found_overridden_or_reported_missing() {
     );
     assert!(o.status.success(), "{}", err(&o));
     assert!(elsewhere.join("registry.db").is_file());
-    let via_env = Command::new(env!("CARGO_BIN_EXE_mlgate"))
-        .args(["log", "--json"])
-        .current_dir(&here)
-        .env("MLGATE_WORKSPACE", &elsewhere)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let via_env =
+        mlgate_testkit::discovering(env!("CARGO_BIN_EXE_mlgate"), &here, &["log", "--json"])
+            .env("MLGATE_WORKSPACE", &elsewhere)
+            .output()
+            .unwrap();
     let v: Value = serde_json::from_str(&out(&via_env)).unwrap();
     assert_eq!(v["builds"].as_array().unwrap().len(), 1);
     // The local workspace did not get the import.

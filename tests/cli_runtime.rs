@@ -1,18 +1,14 @@
 //! `mlgate doctor`, `mlgate infer` and `mlgate runtime` end to end on real runtimes.
 
-mod common;
+use std::path::PathBuf;
 
-use common::{mlgate, stderr, stdout};
 use mlgate_ir::tensor::read_tensors;
-
-fn runtimes_required() -> bool {
-    std::env::var("MLGATE_REQUIRE_RUNTIMES").as_deref() == Ok("1")
-}
+use mlgate_testkit::{sandbox, stderr, stdout, Sandbox};
 
 #[test]
 fn doctor_reports_every_runtime() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = mlgate(&["doctor", "--json"], tmp.path());
+    let s = sandbox!();
+    let out = s.run(&["doctor", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["schema"], "mlgate.doctor/v1");
@@ -30,21 +26,16 @@ fn doctor_reports_every_runtime() {
             assert!(r["library"].is_string() && r["version"].is_string(), "{r}");
         }
     }
-    if runtimes_required() {
-        for r in &runtimes[1..3] {
-            assert_eq!(r["available"], true, "{r}");
-        }
-    }
-    let out = mlgate(&["doctor"], tmp.path());
+    let out = s.run(&["doctor"]);
     assert!(stdout(&out).contains("Runtimes") && stdout(&out).contains("tract"));
 }
 
 #[test]
 fn doctor_says_how_to_install_a_missing_runtime() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mlgate"))
-        .args(["doctor", "--json"])
-        .env("MLGATE_HOME", tmp.path())
+    let s = sandbox!();
+    let out = s
+        .command(&["doctor", "--json"])
+        .env("MLGATE_HOME", s.path())
         .env_remove("ORT_DYLIB_PATH")
         .env_remove("LITERT_LIB_PATH")
         // No Python to fall back on: only mlgate's own (empty) runtimes directory counts.
@@ -59,29 +50,21 @@ fn doctor_says_how_to_install_a_missing_runtime() {
     assert_eq!(v["runtimes"][1]["install"], "mlgate runtime install ort");
 }
 
-#[test]
-fn infer_synthesized_then_replayed_on_another_runtime_agrees() {
-    let Some(dir) = common::testdata("fixtures") else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let inputs = tmp.path().join("in.npz");
-    let tract_out = tmp.path().join("tract.npz");
-    let model = dir.join("nlp_encoder.onnx");
-    let m = model.to_str().unwrap();
-    let out = mlgate(
-        &[
-            "infer",
-            m,
-            "--backend",
-            "tract",
-            "--save-inputs",
-            inputs.to_str().unwrap(),
-            "--output",
-            tract_out.to_str().unwrap(),
-        ],
-        tmp.path(),
-    );
+/// `infer` on tract with synthesized inputs, saved: the inputs and the outputs.
+fn infer_on_tract(s: &Sandbox) -> (PathBuf, PathBuf, PathBuf) {
+    let model = s.fixtures().join("nlp_encoder.onnx");
+    let inputs = s.path().join("in.npz");
+    let tract_out = s.path().join("tract.npz");
+    let out = s.run(&[
+        "infer",
+        model.to_str().unwrap(),
+        "--backend",
+        "tract",
+        "--save-inputs",
+        inputs.to_str().unwrap(),
+        "--output",
+        tract_out.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("last_hidden_state"),
@@ -93,10 +76,70 @@ fn infer_synthesized_then_replayed_on_another_runtime_agrees() {
         saved.iter().map(|t| t.name()).collect::<Vec<_>>(),
         ["input_ids", "attention_mask"]
     );
+    (model, inputs, tract_out)
+}
 
-    let ort_out = tmp.path().join("ort.npz");
-    let out = mlgate(
-        &[
+#[test]
+fn infer_synthesized_saves_its_inputs() {
+    infer_on_tract(&sandbox!());
+}
+
+#[test]
+fn infer_bad_inputs_exit_2() {
+    let s = sandbox!();
+    let dir = s.fixtures();
+    let inputs = s.path().join("nlp_in.npz");
+    let nlp = dir.join("nlp_encoder.onnx");
+    let out = s.run(&[
+        "infer",
+        nlp.to_str().unwrap(),
+        "--save-inputs",
+        inputs.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The NLP inputs fed to the MLP: wrong names, said before any runtime runs.
+    let mlp = dir.join("tiny_mlp.onnx");
+    let out = s.run(&[
+        "infer",
+        mlp.to_str().unwrap(),
+        "--inputs",
+        inputs.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("input_ids") && stderr(&out).contains("input f32[1, 784]"),
+        "{}",
+        stderr(&out)
+    );
+    // A file that is not npz at all.
+    std::fs::write(s.path().join("junk.npz"), b"not a zip").unwrap();
+    let out = s.run(&["infer", mlp.to_str().unwrap(), "--inputs", "junk.npz"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("junk.npz"), "{}", stderr(&out));
+    // An unknown runtime name.
+    let out = s.run(&["infer", mlp.to_str().unwrap(), "--backend", "tensorrt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("tensorrt"), "{}", stderr(&out));
+    let out = s.run(&["runtime", "install", "tensorrt"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+mod needs_downloads {
+    use super::*;
+
+    #[test]
+    fn doctor_finds_the_installed_runtimes() {
+        sandbox!().require_runtimes(&["onnxruntime", "litert"]);
+    }
+
+    #[test]
+    fn infer_synthesized_then_replayed_on_another_runtime_agrees() {
+        let s = sandbox!();
+        s.require_runtimes(&["onnxruntime"]);
+        let (model, inputs, tract_out) = infer_on_tract(&s);
+        let m = model.to_str().unwrap();
+        let ort_out = s.path().join("ort.npz");
+        let out = s.run(&[
             "infer",
             m,
             "--backend",
@@ -106,126 +149,54 @@ fn infer_synthesized_then_replayed_on_another_runtime_agrees() {
             "--output",
             ort_out.to_str().unwrap(),
             "--json",
-        ],
-        tmp.path(),
-    );
-    if out.status.code() == Some(2)
-        && !runtimes_required()
-        && stderr(&out).contains("runtime install")
-    {
-        eprintln!("note: ONNX Runtime not installed; skipping the cross-runtime half");
-        return;
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(report["schema"], "mlgate.infer/v1");
+        assert_eq!(report["input_source"], "file");
+        let a = &read_tensors(&tract_out).unwrap()[0];
+        let b = &read_tensors(&ort_out).unwrap()[0];
+        let l2 = mlgate_backends::inputs::relative_l2(a, b).unwrap();
+        assert!(
+            l2 < 1e-4,
+            "tract and onnxruntime disagree: relative L2 {l2}"
+        );
     }
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(report["schema"], "mlgate.infer/v1");
-    assert_eq!(report["input_source"], "file");
-    let a = &read_tensors(&tract_out).unwrap()[0];
-    let b = &read_tensors(&ort_out).unwrap()[0];
-    let l2 = mlgate_backends::inputs::relative_l2(a, b).unwrap();
-    assert!(
-        l2 < 1e-4,
-        "tract and onnxruntime disagree: relative L2 {l2}"
-    );
-}
 
-#[test]
-fn infer_tflite_on_litert() {
-    let Some(dir) = common::testdata("mediapipe") else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let model = dir.join("palm_detection/palm_detection_lite.tflite");
-    let out = mlgate(&["infer", model.to_str().unwrap(), "--json"], tmp.path());
-    if out.status.code() == Some(2) && !runtimes_required() {
-        eprintln!("note: LiteRT not installed; skipping");
-        return;
+    #[test]
+    fn infer_tflite_on_litert() {
+        let s = sandbox!();
+        s.require_runtimes(&["litert"]);
+        let dir = mlgate_testkit::testdata("mediapipe");
+        let model = dir.join("palm_detection/palm_detection_lite.tflite");
+        let out = s.run(&["infer", model.to_str().unwrap(), "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(v["session"]["backend"], "litert");
+        assert_eq!(v["outputs"][0]["shape"], serde_json::json!([1, 2016, 18]));
+        assert_eq!(v["outputs"][0]["stats"]["nan_count"], 0);
+
+        let custom = dir.join("face_landmark/face_landmark_with_attention.tflite");
+        let out = s.run(&["infer", custom.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr(&out).contains("Landmarks2TransformMatrix"),
+            "{}",
+            stderr(&out)
+        );
     }
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(v["session"]["backend"], "litert");
-    assert_eq!(v["outputs"][0]["shape"], serde_json::json!([1, 2016, 18]));
-    assert_eq!(v["outputs"][0]["stats"]["nan_count"], 0);
 
-    let custom = dir.join("face_landmark/face_landmark_with_attention.tflite");
-    let out = mlgate(&["infer", custom.to_str().unwrap()], tmp.path());
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("Landmarks2TransformMatrix"),
-        "{}",
-        stderr(&out)
-    );
-}
-
-#[test]
-fn infer_bad_inputs_exit_2() {
-    let Some(dir) = common::testdata("fixtures") else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let inputs = tmp.path().join("nlp_in.npz");
-    let nlp = dir.join("nlp_encoder.onnx");
-    let out = mlgate(
-        &[
-            "infer",
-            nlp.to_str().unwrap(),
-            "--save-inputs",
-            inputs.to_str().unwrap(),
-        ],
-        tmp.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    // The NLP inputs fed to the MLP: wrong names, said before any runtime runs.
-    let mlp = dir.join("tiny_mlp.onnx");
-    let out = mlgate(
-        &[
-            "infer",
-            mlp.to_str().unwrap(),
-            "--inputs",
-            inputs.to_str().unwrap(),
-        ],
-        tmp.path(),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("input_ids") && stderr(&out).contains("input f32[1, 784]"),
-        "{}",
-        stderr(&out)
-    );
-    // A file that is not npz at all.
-    std::fs::write(tmp.path().join("junk.npz"), b"not a zip").unwrap();
-    let out = mlgate(
-        &["infer", mlp.to_str().unwrap(), "--inputs", "junk.npz"],
-        tmp.path(),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("junk.npz"), "{}", stderr(&out));
-    // An unknown runtime name.
-    let out = mlgate(
-        &["infer", mlp.to_str().unwrap(), "--backend", "tensorrt"],
-        tmp.path(),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("tensorrt"), "{}", stderr(&out));
-    let out = mlgate(&["runtime", "install", "tensorrt"], tmp.path());
-    assert_eq!(out.status.code(), Some(2));
-}
-
-#[test]
-fn strict_output_turns_suspicious_outputs_into_exit_1() {
-    // The onnx wheel's light models have constant weights: their outputs are constant.
-    let Some(dir) = common::testdata("onnx-light") else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let model = dir.join("light_squeezenet.onnx");
-    let m = model.to_str().unwrap();
-    let soft = mlgate(&["infer", m, "--backend", "tract"], tmp.path());
-    assert_eq!(soft.status.code(), Some(0), "{}", stderr(&soft));
-    assert!(stderr(&soft).contains("warning:"), "{}", stderr(&soft));
-    let strict = mlgate(
-        &["infer", m, "--backend", "tract", "--strict-output"],
-        tmp.path(),
-    );
-    assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+    #[test]
+    fn strict_output_turns_suspicious_outputs_into_exit_1() {
+        // The onnx wheel's light models have constant weights: their outputs are constant.
+        let s = sandbox!();
+        let dir = mlgate_testkit::testdata("onnx-light");
+        let model = dir.join("light_squeezenet.onnx");
+        let m = model.to_str().unwrap();
+        let soft = s.run(&["infer", m, "--backend", "tract"]);
+        assert_eq!(soft.status.code(), Some(0), "{}", stderr(&soft));
+        assert!(stderr(&soft).contains("warning:"), "{}", stderr(&soft));
+        let strict = s.run(&["infer", m, "--backend", "tract", "--strict-output"]);
+        assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+    }
 }

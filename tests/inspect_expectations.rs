@@ -3,7 +3,7 @@
 //! onnxruntime and LiteRT reported (`tests/expected/io.json`, recorded by
 //! `cargo xtask record-expectations`).
 
-mod common;
+use std::path::PathBuf;
 
 use serde_json::Value;
 
@@ -60,19 +60,20 @@ fn compare(label: &str, ours: &[mlgate::TensorInfo], theirs: &Value, problems: &
     }
 }
 
-#[test]
-fn io_matches_reference_runtimes() {
-    let Some(root) = common::testdata("") else {
-        return;
-    };
+/// Compares every model of `tests/expected/io.json` that `locate` finds (its key is the path
+/// below the test data, e.g. `fixtures/tiny_mlp.onnx`); returns how many were compared.
+fn compare_expected(locate: impl Fn(&str) -> Option<PathBuf>) -> usize {
     let expected: Value = serde_json::from_str(
-        &std::fs::read_to_string(common::workspace_root().join("tests/expected/io.json")).unwrap(),
+        &std::fs::read_to_string(mlgate_testkit::workspace_root().join("tests/expected/io.json"))
+            .unwrap(),
     )
     .unwrap();
     let mut problems = Vec::new();
     let mut compared = 0;
     for (rel, entry) in expected.as_object().unwrap() {
-        let path = root.join(rel);
+        let Some(path) = locate(rel) else {
+            continue;
+        };
         let info = match mlgate::inspect(&path) {
             Ok(i) => i,
             Err(e) => {
@@ -97,18 +98,48 @@ fn io_matches_reference_runtimes() {
         );
         compared += 1;
     }
-    assert!(compared >= 30, "only {compared} models compared");
     assert!(
         problems.is_empty(),
         "{} disagreements:\n{}",
         problems.len(),
         problems.join("\n")
     );
+    compared
+}
+
+/// The fixtures, written fresh: the same bytes `cargo xtask gen-models` wrote when the
+/// expectations were recorded.
+#[test]
+fn fixture_io_matches_reference_runtimes() {
+    let fixtures = mlgate_testkit::Fixtures::new();
+    let compared = compare_expected(|rel| rel.strip_prefix("fixtures/").map(|f| fixtures.model(f)));
+    assert!(compared >= 5, "only {compared} fixtures compared");
+}
+
+mod needs_downloads {
+    use super::*;
+
+    #[test]
+    fn io_matches_reference_runtimes() {
+        let root = mlgate_testkit::testdata_root();
+        // Each group is asked for once, so a missing one fails with what to run.
+        for group in ["mediapipe", "onnx-light", "silero-vad"] {
+            mlgate_testkit::testdata(group);
+        }
+        let fixtures = mlgate_testkit::Fixtures::new();
+        let compared = compare_expected(|rel| {
+            Some(match rel.strip_prefix("fixtures/") {
+                Some(f) => fixtures.model(f),
+                None => root.join(rel),
+            })
+        });
+        assert!(compared >= 30, "only {compared} models compared");
+    }
 }
 
 #[test]
 fn coreml_matches_coremltools() {
-    let dir = common::committed("coreml");
+    let dir = mlgate_testkit::committed("coreml");
     let expected: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
     let entries = expected

@@ -3,47 +3,17 @@
 //! `infer` and `benchmark` need no input files; inputs may be named by signature name or by
 //! tensor name; and the three runtimes agree on identical inputs.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{mlgate, stderr, stdout};
 use mlgate_ir::fixtures::twin;
 use mlgate_ir::tensor::{read_tensors, write_npz, Tensor};
+use mlgate_testkit::{sandbox, stderr, stdout, Sandbox};
 
 /// Relative L2 the float runtimes must agree within on the same inputs.
 const FLOAT_AGREEMENT: f64 = 1e-4;
 
-/// The runtimes `mlgate doctor` finds; without ONNX Runtime or LiteRT the test is skipped,
-/// unless `cargo xtask test` installed them (then it fails).
-fn available() -> Option<(bool, bool)> {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = mlgate(&["doctor", "--json"], tmp.path());
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).ok()?;
-    let has = |name: &str| {
-        v["runtimes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|r| r["backend"] == name && r["available"] == true)
-    };
-    let (ort, litert) = (has("onnxruntime"), has("litert"));
-    if !(ort && litert) {
-        assert!(
-            std::env::var("MLGATE_REQUIRE_RUNTIMES").as_deref() != Ok("1"),
-            "ONNX Runtime and LiteRT are required: {}",
-            stdout(&out)
-        );
-        eprintln!(
-            "note: ONNX Runtime or LiteRT missing; skipping (run `mlgate runtime install all`)"
-        );
-        return None;
-    }
-    Some((ort, litert))
-}
-
 /// `mlgate infer MODEL ARGS --json --output OUT`: the report and the outputs.
-fn infer(cwd: &Path, model: &Path, args: &[&str], out: &Path) -> (serde_json::Value, Vec<Tensor>) {
+fn infer(s: &Sandbox, model: &Path, args: &[&str], out: &Path) -> (serde_json::Value, Vec<Tensor>) {
     let mut all = vec![
         "infer",
         model.to_str().unwrap(),
@@ -52,7 +22,7 @@ fn infer(cwd: &Path, model: &Path, args: &[&str], out: &Path) -> (serde_json::Va
         out.to_str().unwrap(),
     ];
     all.extend_from_slice(args);
-    let o = mlgate(&all, cwd);
+    let o = s.run(&all);
     assert_eq!(o.status.code(), Some(0), "{all:?}: {}", stderr(&o));
     let report = serde_json::from_str(&stdout(&o)).unwrap();
     (report, read_tensors(out).unwrap())
@@ -67,185 +37,6 @@ fn twins(dir: &Path) -> (PathBuf, PathBuf) {
     (onnx, tflite)
 }
 
-#[test]
-fn a_converter_style_tflite_runs_with_synthesized_inputs_on_litert() {
-    if available().is_none() {
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let (_, tflite) = twins(tmp.path());
-
-    // inspect shows the signature name with the tensor name beside it.
-    let o = mlgate(&["inspect", tflite.to_str().unwrap()], tmp.path());
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let text = stdout(&o);
-    assert!(
-        text.contains("input (tensor serving_default_input:0)")
-            && text.contains("logits (tensor StatefulPartitionedCall:0)"),
-        "{text}"
-    );
-
-    // Batch 1 by default (the file says -1), the measuring runtime named in the report.
-    let saved = tmp.path().join("in.npz");
-    let (r, out) = infer(
-        tmp.path(),
-        &tflite,
-        &["--save-inputs", saved.to_str().unwrap()],
-        &tmp.path().join("out.npz"),
-    );
-    assert_eq!(r["session"]["backend"], "litert", "{r}");
-    assert_eq!(r["input_source"], "synthesized");
-    assert_eq!(r["inputs"][0]["name"], twin::INPUT);
-    assert_eq!(r["inputs"][0]["shape"], serde_json::json!([1, 64, 64, 3]));
-    assert_eq!(out[0].name(), twin::OUTPUT);
-    assert_eq!(out[0].shape(), &[1, 10]);
-
-    // --batch resizes the open dimension.
-    let (r, out) = infer(
-        tmp.path(),
-        &tflite,
-        &["--batch", "3"],
-        &tmp.path().join("out3.npz"),
-    );
-    assert_eq!(r["inputs"][0]["shape"], serde_json::json!([3, 64, 64, 3]));
-    assert_eq!(out[0].shape(), &[3, 10]);
-    assert!(r["warnings"].as_array().unwrap().is_empty(), "{r}");
-
-    // An .npz keyed by tensor name, as Python LiteRT's tensor API saves it, is accepted.
-    let by_tensor = tmp.path().join("by_tensor.npz");
-    let x = read_tensors(&saved).unwrap().remove(0);
-    let renamed = Tensor::new(twin::INPUT_TENSOR, x.shape().to_vec(), x.data().clone()).unwrap();
-    write_npz(&by_tensor, &[renamed], true).unwrap();
-    let (_, again) = infer(
-        tmp.path(),
-        &tflite,
-        &["--inputs", by_tensor.to_str().unwrap()],
-        &tmp.path().join("again.npz"),
-    );
-    let first = read_tensors(&tmp.path().join("out.npz")).unwrap();
-    assert_eq!(again, first);
-
-    // benchmark with synthesized inputs, briefly.
-    let o = mlgate(
-        &[
-            "benchmark",
-            tflite.to_str().unwrap(),
-            "--runs",
-            "20",
-            "--warmup",
-            "2",
-            "--min-time",
-            "0",
-            "--json",
-        ],
-        tmp.path(),
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("\"litert\""), "{}", stdout(&o));
-}
-
-#[test]
-fn the_same_cnn_agrees_across_onnx_runtime_tract_and_litert() {
-    if available().is_none() {
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let (onnx, tflite) = twins(tmp.path());
-    for batch in ["1", "2"] {
-        let inputs = tmp.path().join(format!("in{batch}.npz"));
-        let (_, lite) = infer(
-            tmp.path(),
-            &tflite,
-            &["--batch", batch, "--save-inputs", inputs.to_str().unwrap()],
-            &tmp.path().join("litert.npz"),
-        );
-        // The same inputs by tensor name on LiteRT, and on the ONNX twin.
-        let by_tensor = tmp.path().join(format!("tensor{batch}.npz"));
-        let x = read_tensors(&inputs).unwrap().remove(0);
-        let renamed =
-            Tensor::new(twin::INPUT_TENSOR, x.shape().to_vec(), x.data().clone()).unwrap();
-        write_npz(&by_tensor, &[renamed], true).unwrap();
-        let (_, lite_by_tensor) = infer(
-            tmp.path(),
-            &tflite,
-            &["--inputs", by_tensor.to_str().unwrap()],
-            &tmp.path().join("litert2.npz"),
-        );
-        assert_eq!(lite, lite_by_tensor);
-        for backend in ["onnxruntime", "tract"] {
-            let (r, out) = infer(
-                tmp.path(),
-                &onnx,
-                &["--backend", backend, "--inputs", inputs.to_str().unwrap()],
-                &tmp.path().join(format!("{backend}.npz")),
-            );
-            assert_eq!(r["session"]["backend"], backend);
-            let e = rel_l2(&out[0], &lite[0]);
-            assert!(
-                e <= FLOAT_AGREEMENT,
-                "batch {batch}: {backend} vs LiteRT: relative L2 {e:e}"
-            );
-        }
-    }
-}
-
-#[test]
-fn a_build_is_measured_on_the_runtime_its_target_names() {
-    if available().is_none() {
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let (onnx, _) = twins(&tmp.path().join("models"));
-    let o = mlgate(
-        &[
-            "import",
-            "--model",
-            onnx.to_str().unwrap(),
-            "--target",
-            "onnxruntime_cpu",
-            "--json",
-        ],
-        tmp.path(),
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["build"]["backend"], "onnxruntime");
-    let id = v["build"]["id"].as_str().unwrap()[..12].to_string();
-    let quick = ["--runs", "10", "--warmup", "1", "--min-time", "0"];
-    let run = |args: &[&str]| -> serde_json::Value {
-        let o = mlgate(args, tmp.path());
-        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
-        serde_json::from_str(&stdout(&o)).unwrap()
-    };
-    let r = run(&["infer", &id, "--json"]);
-    assert_eq!(r["session"]["backend"], "onnxruntime", "infer BUILD");
-    let r = run(&[&["benchmark", id.as_str(), "--json"][..], &quick].concat());
-    assert_eq!(
-        r["result"]["session"]["backend"], "onnxruntime",
-        "benchmark BUILD"
-    );
-    // --backend still overrides the target.
-    let r = run(&[
-        &["benchmark", id.as_str(), "--backend", "tract", "--json"][..],
-        &quick,
-    ]
-    .concat());
-    assert_eq!(r["result"]["session"]["backend"], "tract");
-    let r = run(&[
-        "validate",
-        &id,
-        "--max-latency",
-        "1000",
-        "--max-time",
-        "1",
-        "--json",
-    ]);
-    assert!(
-        r.to_string().contains("\"onnxruntime\""),
-        "validate BUILD: {r}"
-    );
-}
-
 /// Exporters declare output and intermediate shapes with symbols of their own
 /// (`[batch, sequence, Addhidden_dim_2]`, `unk__3`); with the concrete inputs mlgate feeds,
 /// tract used to refuse them ("Impossible to unify Val(1) with Sym(batch)").
@@ -254,7 +45,7 @@ fn tract_runs_a_model_whose_declared_shapes_keep_their_symbols() {
     use mlgate_ir::fixtures::{value_info, DimSpec, GraphBuilder};
     use mlgate_ir::onnx::proto::tensor_proto::DataType;
 
-    let tmp = tempfile::tempdir().unwrap();
+    let s = sandbox!();
     let mut g = GraphBuilder::new("symbols", 1);
     let ids = g.input(
         "input_ids",
@@ -285,14 +76,182 @@ fn tract_runs_a_model_whose_declared_shapes_keep_their_symbols() {
             DimSpec::Named("unk__3"),
         ],
     ));
-    let path = tmp.path().join("symbols.onnx");
+    let path = s.path().join("symbols.onnx");
     mlgate_ir::onnx::write_model(&path, &model).unwrap();
     let (r, out) = infer(
-        tmp.path(),
+        &s,
         &path,
         &["--backend", "tract"],
-        &tmp.path().join("out.npz"),
+        &s.path().join("out.npz"),
     );
     assert_eq!(r["session"]["backend"], "tract");
     assert_eq!(out[0].shape(), &[1, 128, 8]);
+}
+
+/// ONNX Runtime and LiteRT against tract, on the twin CNN.
+mod needs_downloads {
+    use super::*;
+
+    #[test]
+    fn a_converter_style_tflite_runs_with_synthesized_inputs_on_litert() {
+        let s = sandbox!();
+        s.require_runtimes(&["onnxruntime", "litert"]);
+        let (_, tflite) = twins(s.path());
+
+        // inspect shows the signature name with the tensor name beside it.
+        let o = s.run(&["inspect", tflite.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = stdout(&o);
+        assert!(
+            text.contains("input (tensor serving_default_input:0)")
+                && text.contains("logits (tensor StatefulPartitionedCall:0)"),
+            "{text}"
+        );
+
+        // Batch 1 by default (the file says -1), the measuring runtime named in the report.
+        let saved = s.path().join("in.npz");
+        let (r, out) = infer(
+            &s,
+            &tflite,
+            &["--save-inputs", saved.to_str().unwrap()],
+            &s.path().join("out.npz"),
+        );
+        assert_eq!(r["session"]["backend"], "litert", "{r}");
+        assert_eq!(r["input_source"], "synthesized");
+        assert_eq!(r["inputs"][0]["name"], twin::INPUT);
+        assert_eq!(r["inputs"][0]["shape"], serde_json::json!([1, 64, 64, 3]));
+        assert_eq!(out[0].name(), twin::OUTPUT);
+        assert_eq!(out[0].shape(), &[1, 10]);
+
+        // --batch resizes the open dimension.
+        let (r, out) = infer(&s, &tflite, &["--batch", "3"], &s.path().join("out3.npz"));
+        assert_eq!(r["inputs"][0]["shape"], serde_json::json!([3, 64, 64, 3]));
+        assert_eq!(out[0].shape(), &[3, 10]);
+        assert!(r["warnings"].as_array().unwrap().is_empty(), "{r}");
+
+        // An .npz keyed by tensor name, as Python LiteRT's tensor API saves it, is accepted.
+        let by_tensor = s.path().join("by_tensor.npz");
+        let x = read_tensors(&saved).unwrap().remove(0);
+        let renamed =
+            Tensor::new(twin::INPUT_TENSOR, x.shape().to_vec(), x.data().clone()).unwrap();
+        write_npz(&by_tensor, &[renamed], true).unwrap();
+        let (_, again) = infer(
+            &s,
+            &tflite,
+            &["--inputs", by_tensor.to_str().unwrap()],
+            &s.path().join("again.npz"),
+        );
+        let first = read_tensors(&s.path().join("out.npz")).unwrap();
+        assert_eq!(again, first);
+
+        // benchmark with synthesized inputs, briefly.
+        let o = s.run(&[
+            "benchmark",
+            tflite.to_str().unwrap(),
+            "--runs",
+            "20",
+            "--warmup",
+            "2",
+            "--min-time",
+            "0",
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(stdout(&o).contains("\"litert\""), "{}", stdout(&o));
+    }
+
+    #[test]
+    fn the_same_cnn_agrees_across_onnx_runtime_tract_and_litert() {
+        let s = sandbox!();
+        s.require_runtimes(&["onnxruntime", "litert"]);
+        let (onnx, tflite) = twins(s.path());
+        for batch in ["1", "2"] {
+            let inputs = s.path().join(format!("in{batch}.npz"));
+            let (_, lite) = infer(
+                &s,
+                &tflite,
+                &["--batch", batch, "--save-inputs", inputs.to_str().unwrap()],
+                &s.path().join("litert.npz"),
+            );
+            // The same inputs by tensor name on LiteRT, and on the ONNX twin.
+            let by_tensor = s.path().join(format!("tensor{batch}.npz"));
+            let x = read_tensors(&inputs).unwrap().remove(0);
+            let renamed =
+                Tensor::new(twin::INPUT_TENSOR, x.shape().to_vec(), x.data().clone()).unwrap();
+            write_npz(&by_tensor, &[renamed], true).unwrap();
+            let (_, lite_by_tensor) = infer(
+                &s,
+                &tflite,
+                &["--inputs", by_tensor.to_str().unwrap()],
+                &s.path().join("litert2.npz"),
+            );
+            assert_eq!(lite, lite_by_tensor);
+            for backend in ["onnxruntime", "tract"] {
+                let (r, out) = infer(
+                    &s,
+                    &onnx,
+                    &["--backend", backend, "--inputs", inputs.to_str().unwrap()],
+                    &s.path().join(format!("{backend}.npz")),
+                );
+                assert_eq!(r["session"]["backend"], backend);
+                let e = rel_l2(&out[0], &lite[0]);
+                assert!(
+                    e <= FLOAT_AGREEMENT,
+                    "batch {batch}: {backend} vs LiteRT: relative L2 {e:e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_build_is_measured_on_the_runtime_its_target_names() {
+        let s = sandbox!();
+        s.require_runtimes(&["onnxruntime", "litert"]);
+        let (onnx, _) = twins(&s.path().join("models"));
+        let o = s.run(&[
+            "import",
+            "--model",
+            onnx.to_str().unwrap(),
+            "--target",
+            "onnxruntime_cpu",
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(v["build"]["backend"], "onnxruntime");
+        let id = v["build"]["id"].as_str().unwrap()[..12].to_string();
+        let quick = ["--runs", "10", "--warmup", "1", "--min-time", "0"];
+        let run = |args: &[&str]| -> serde_json::Value {
+            let o = s.run(args);
+            assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+            serde_json::from_str(&stdout(&o)).unwrap()
+        };
+        let r = run(&["infer", &id, "--json"]);
+        assert_eq!(r["session"]["backend"], "onnxruntime", "infer BUILD");
+        let r = run(&[&["benchmark", id.as_str(), "--json"][..], &quick].concat());
+        assert_eq!(
+            r["result"]["session"]["backend"], "onnxruntime",
+            "benchmark BUILD"
+        );
+        // --backend still overrides the target.
+        let r = run(&[
+            &["benchmark", id.as_str(), "--backend", "tract", "--json"][..],
+            &quick,
+        ]
+        .concat());
+        assert_eq!(r["result"]["session"]["backend"], "tract");
+        let r = run(&[
+            "validate",
+            &id,
+            "--max-latency",
+            "1000",
+            "--max-time",
+            "1",
+            "--json",
+        ]);
+        assert!(
+            r.to_string().contains("\"onnxruntime\""),
+            "validate BUILD: {r}"
+        );
+    }
 }

@@ -2,23 +2,15 @@
 //! one workspace, processes killed with SIGKILL at the dangerous moments of an import,
 //! artifacts corrupted on disk, and user text that looks like SQL.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// `mlgate ARGS` in `dir`, a temporary directory, finding the workspace from there.
 fn cmd(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mlgate"));
-    c.args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("MLGATE_WORKSPACE")
-        .env_remove("MLGATE_TEST_PAUSE_AT")
-        .stdin(Stdio::null());
-    c
+    mlgate_testkit::discovering(env!("CARGO_BIN_EXE_mlgate"), dir, args)
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
@@ -103,7 +95,7 @@ fn parallel_imports_and_benchmark_writes_lose_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("project");
     let models = models(&root);
-    let pkg = common::committed("coreml/mil_conv.mlpackage");
+    let pkg = mlgate_testkit::committed("coreml/mil_conv.mlpackage");
     let mut jobs: Vec<(PathBuf, &str)> = mlgate_ir::fixtures::ALL
         .iter()
         .map(|f| (models.join(f.file_name), "onnxruntime_cpu"))
@@ -362,7 +354,7 @@ fn a_corrupted_artifact_is_caught_on_read_and_by_verify() {
     );
     let id = v["build"]["id"].as_str().unwrap().to_string();
     let hash = v["build"]["artifact_hash"].as_str().unwrap().to_string();
-    let pkg = common::committed("coreml/mil_conv.mlpackage");
+    let pkg = mlgate_testkit::committed("coreml/mil_conv.mlpackage");
     let p = ok_json(
         &root,
         &[

@@ -2,7 +2,7 @@
 //! regressions in mlgate's plumbing (input/output mapping, dtype conversion), not in the
 //! runtimes, so they sit a little under what the pinned runtimes achieve.
 //!
-//! Suites, each under `$MLGATE_TESTDATA`, skipped when absent:
+//! Suites, each under `$MLGATE_TESTDATA` (`cargo xtask test` provides them):
 //! - `onnx-backend/{simple,pytorch-operator,pytorch-converted}`: shipped in the onnx wheel
 //!   (`cargo xtask fetch-testdata`);
 //! - `onnx-node`: the operator cases, which no onnx distribution ships any more; write them
@@ -10,8 +10,6 @@
 //!
 //! `MLGATE_CONFORMANCE_FILTER=substring` narrows the cases (and disables the floors);
 //! `MLGATE_CONFORMANCE_REPORT=prefix` writes `prefix.<suite>.<backend>.tsv` per case.
-
-mod common;
 
 use std::path::Path;
 
@@ -31,15 +29,13 @@ const SUITES: &[(&str, usize, f64, f64)] = &[
 
 fn run_suite(dir: &Path, suite: &str, min_cases: usize, floors: [(BackendKind, f64); 2]) {
     let filter = std::env::var("MLGATE_CONFORMANCE_FILTER").ok();
-    let registry = common::registry();
+    let registry = mlgate_testkit::runtimes();
     let options = SessionOptions {
         intra_op_threads: Some(1),
         ..Default::default()
     };
     for (kind, floor) in floors {
-        let Some(backend) = common::backend(&registry, kind) else {
-            continue;
-        };
+        let backend = mlgate_testkit::require_backend(&registry, kind);
         let report = run_conformance(
             backend,
             dir,
@@ -86,20 +82,22 @@ fn run_suite(dir: &Path, suite: &str, min_cases: usize, floors: [(BackendKind, f
     }
 }
 
-#[test]
-fn onnx_backend_test_suites() {
-    for &(suite, min_cases, ort_floor, tract_floor) in SUITES {
-        let Some(dir) = common::testdata(suite) else {
-            continue;
-        };
-        run_suite(
-            &dir,
-            suite,
-            min_cases,
-            [
-                (BackendKind::OnnxRuntime, ort_floor),
-                (BackendKind::Tract, tract_floor),
-            ],
-        );
+mod needs_downloads {
+    use super::*;
+
+    #[test]
+    fn onnx_backend_test_suites() {
+        for &(suite, min_cases, ort_floor, tract_floor) in SUITES {
+            let dir = mlgate_testkit::testdata(suite);
+            run_suite(
+                &dir,
+                suite,
+                min_cases,
+                [
+                    (BackendKind::OnnxRuntime, ort_floor),
+                    (BackendKind::Tract, tract_floor),
+                ],
+            );
+        }
     }
 }

@@ -7,6 +7,11 @@ use mlgate_backends::{BackendError, BackendKind, Registry, RuntimeConfig, Sessio
 
 #[test]
 fn missing_libraries_explain_how_to_install() {
+    // Each runtime's variable is searched before the empty home; with one set, the test
+    // would find a library instead of checking the message. This is the binary's only test,
+    // so changing its environment races nothing.
+    std::env::remove_var("ORT_DYLIB_PATH");
+    std::env::remove_var("LITERT_LIB_PATH");
     let dir = tempfile::tempdir().unwrap();
     let config = RuntimeConfig {
         mlgate_home: Some(dir.path().to_owned()),
@@ -14,22 +19,10 @@ fn missing_libraries_explain_how_to_install() {
         ..Default::default()
     };
     let registry = Registry::new(&config);
-    for (kind, var, cmd) in [
-        (
-            BackendKind::OnnxRuntime,
-            "ORT_DYLIB_PATH",
-            "mlgate runtime install ort",
-        ),
-        (
-            BackendKind::LiteRt,
-            "LITERT_LIB_PATH",
-            "mlgate runtime install litert",
-        ),
+    for (kind, cmd) in [
+        (BackendKind::OnnxRuntime, "mlgate runtime install ort"),
+        (BackendKind::LiteRt, "mlgate runtime install litert"),
     ] {
-        if std::env::var_os(var).is_some() {
-            eprintln!("note: {var} is set; skipping the {kind} part");
-            continue;
-        }
         let e = registry
             .get(kind)
             .unwrap()

@@ -1,14 +1,36 @@
 //! Detection on real files: the generated fixtures, ONNX model-zoo CNNs, silero VAD, the
 //! mediapipe TFLite models and the committed CoreML models.
 
-mod common;
-
 use std::path::Path;
 
+use mlgate_ir::ModelInfo;
 use mlgate_tasks::{Confidence, InputRole, Task, TaskReport};
 
+fn inspect(path: &Path) -> ModelInfo {
+    mlgate_ir::inspect(path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The report, printed so `--nocapture` shows what detection saw.
+fn detect(path: &Path) -> TaskReport {
+    let report = mlgate_tasks::detect(&inspect(path), path);
+    eprintln!(
+        "{}: {} ({})\n  {}\n  roles: {:?}\n  warning: {:?}",
+        path.display(),
+        report.task,
+        report.confidence,
+        report.evidence.join("\n  "),
+        report
+            .inputs
+            .iter()
+            .map(|i| format!("{}={}", i.name, i.role))
+            .collect::<Vec<_>>(),
+        report.warning
+    );
+    report
+}
+
 fn expect(path: &Path, task: Task, confidence: Confidence) -> TaskReport {
-    let (_, report) = common::detect(path);
+    let report = detect(path);
     assert_eq!(
         (report.task, report.confidence),
         (task, confidence),
@@ -31,7 +53,8 @@ fn has(report: &TaskReport, needle: &str) -> bool {
 
 #[test]
 fn fixtures() {
-    let (_dir, dir) = common::fixtures();
+    let fixtures = mlgate_testkit::Fixtures::new();
+    let dir = fixtures.path();
     let r = expect(&dir.join("vision_cnn.onnx"), Task::Vision, Confidence::High);
     assert!(has(&r, "'input' feeds a 2-D Conv (NCHW)"), "{r:#?}");
     assert!(has(&r, "17 2-D convolutions"), "{r:#?}");
@@ -67,58 +90,8 @@ fn fixtures() {
 }
 
 #[test]
-fn onnx_model_zoo_cnns_are_vision() {
-    let Some(dir) = common::testdata("onnx-light") else {
-        return;
-    };
-    let models = common::files_with_ext(&dir, "onnx");
-    assert!(!models.is_empty());
-    for model in models {
-        let r = expect(&model, Task::Vision, Confidence::High);
-        assert!(has(&r, "2-D Conv (NCHW)"), "{r:#?}");
-    }
-}
-
-#[test]
-fn silero_vad_is_audio_with_state_and_sample_rate() {
-    let Some(dir) = common::testdata("silero-vad") else {
-        return;
-    };
-    let r = expect(&dir.join("silero_vad.onnx"), Task::Audio, Confidence::High);
-    assert!(has(&r, "'input' feeds a 1-D Conv"), "{r:#?}");
-    assert!(has(&r, "LSTM"), "{r:#?}");
-    assert_eq!(r.role_of("input"), Some(InputRole::Waveform));
-    assert_eq!(r.role_of("state"), Some(InputRole::State));
-    assert_eq!(r.role_of("sr"), Some(InputRole::SampleRate));
-    for model in common::files_with_ext(&dir, "onnx") {
-        let r = expect(&model, Task::Audio, Confidence::High);
-        for i in &r.inputs {
-            let want = match i.name.as_str() {
-                "input" => InputRole::Waveform,
-                "sr" => InputRole::SampleRate,
-                _ => InputRole::State,
-            };
-            assert_eq!(i.role, want, "{}: {r:#?}", model.display());
-        }
-    }
-}
-
-#[test]
-fn mediapipe_tflite_models_are_vision_nhwc() {
-    let Some(dir) = common::testdata("mediapipe") else {
-        return;
-    };
-    let models = common::files_with_ext(&dir, "tflite");
-    assert!(models.len() >= 10, "{models:?}");
-    for model in models {
-        let r = expect(&model, Task::Vision, Confidence::High);
-        assert!(has(&r, "2-D CONV_2D (NHWC)"), "{r:#?}");
-    }
-}
-
-#[test]
 fn committed_coreml_models_are_vision() {
-    let dir = common::committed("coreml");
+    let dir = mlgate_testkit::committed("coreml");
     let r = expect(&dir.join("conv_nn.mlmodel"), Task::Vision, Confidence::High);
     assert!(has(&r, "convolution layers (convolution ×1)"), "{r:#?}");
     let r = expect(
@@ -137,59 +110,106 @@ fn committed_coreml_models_are_vision() {
 
 #[test]
 fn coreml_inputs_take_the_models_default_sizes() {
-    let dir = common::committed("coreml");
+    let dir = mlgate_testkit::committed("coreml");
     for (file, input, shape) in [
         ("conv_nn.mlmodel", "input", vec![1, 3, 8, 8]),
         ("mil_conv.mlpackage", "x", vec![1, 3, 8, 8]),
         ("image_pipeline.mlmodel", "image", vec![1, 3, 16, 16]),
     ] {
         let path = dir.join(file);
-        let info = common::inspect(&path);
+        let info = inspect(&path);
         let set = mlgate_tasks::synthesize(&info, &path, &Default::default()).unwrap();
         let t = set.tensors.iter().find(|t| t.name() == input).unwrap();
         assert_eq!(t.shape(), &shape[..], "{file}: {:#?}", set.choices);
     }
 }
 
-#[test]
-fn every_third_party_model_synthesizes() {
-    let mut models = Vec::new();
-    for (sub, ext) in [
-        ("onnx-light", "onnx"),
-        ("silero-vad", "onnx"),
-        ("mediapipe", "tflite"),
-    ] {
-        if let Some(dir) = common::testdata(sub) {
-            models.extend(common::files_with_ext(&dir, ext));
-        }
-    }
-    for model in models {
-        let info = common::inspect(&model);
-        let set = mlgate_tasks::synthesize(&info, &model, &Default::default())
-            .unwrap_or_else(|e| panic!("{}: {e}", model.display()));
-        assert_eq!(set.tensors.len(), info.inputs.len());
-        for (t, d) in set.tensors.iter().zip(&info.inputs) {
-            assert_eq!(t.name(), d.name);
-            assert_eq!(t.dtype(), d.dtype, "{}", model.display());
-        }
-    }
-}
+mod needs_downloads {
+    use super::*;
 
-#[test]
-fn tflite_metadata_sets_the_pixel_range() {
-    let Some(dir) = common::testdata("mediapipe") else {
-        return;
-    };
-    for (file, range) in [
-        ("face_detection/face_detection_short_range.tflite", "values [-1, 1], because the model's metadata normalizes pixels with mean 127.5 and std 127.5"),
-        ("palm_detection/palm_detection_full.tflite", "values [0, 1], because the model's metadata normalizes pixels with mean 0 and std 255"),
-    ] {
-        let path = dir.join(file);
-        let info = common::inspect(&path);
-        let set = mlgate_tasks::synthesize(&info, &path, &Default::default()).unwrap();
-        assert!(set.choices[0].contains(range), "{file}: {:#?}", set.choices);
-        let s = set.tensors[0].stats();
-        let lo = if range.contains("[-1") { -1.0 } else { 0.0 };
-        assert!(s.min.unwrap() >= lo && s.max.unwrap() <= 1.0, "{file}: {s:?}");
+    #[test]
+    fn onnx_model_zoo_cnns_are_vision() {
+        let dir = mlgate_testkit::testdata("onnx-light");
+        let models = mlgate_testkit::files_with_ext(&dir, "onnx");
+        assert!(!models.is_empty());
+        for model in models {
+            let r = expect(&model, Task::Vision, Confidence::High);
+            assert!(has(&r, "2-D Conv (NCHW)"), "{r:#?}");
+        }
+    }
+
+    #[test]
+    fn silero_vad_is_audio_with_state_and_sample_rate() {
+        let dir = mlgate_testkit::testdata("silero-vad");
+        let r = expect(&dir.join("silero_vad.onnx"), Task::Audio, Confidence::High);
+        assert!(has(&r, "'input' feeds a 1-D Conv"), "{r:#?}");
+        assert!(has(&r, "LSTM"), "{r:#?}");
+        assert_eq!(r.role_of("input"), Some(InputRole::Waveform));
+        assert_eq!(r.role_of("state"), Some(InputRole::State));
+        assert_eq!(r.role_of("sr"), Some(InputRole::SampleRate));
+        for model in mlgate_testkit::files_with_ext(&dir, "onnx") {
+            let r = expect(&model, Task::Audio, Confidence::High);
+            for i in &r.inputs {
+                let want = match i.name.as_str() {
+                    "input" => InputRole::Waveform,
+                    "sr" => InputRole::SampleRate,
+                    _ => InputRole::State,
+                };
+                assert_eq!(i.role, want, "{}: {r:#?}", model.display());
+            }
+        }
+    }
+
+    #[test]
+    fn mediapipe_tflite_models_are_vision_nhwc() {
+        let dir = mlgate_testkit::testdata("mediapipe");
+        let models = mlgate_testkit::files_with_ext(&dir, "tflite");
+        assert!(models.len() >= 10, "{models:?}");
+        for model in models {
+            let r = expect(&model, Task::Vision, Confidence::High);
+            assert!(has(&r, "2-D CONV_2D (NHWC)"), "{r:#?}");
+        }
+    }
+
+    #[test]
+    fn every_third_party_model_synthesizes() {
+        let mut models = Vec::new();
+        for (sub, ext) in [
+            ("onnx-light", "onnx"),
+            ("silero-vad", "onnx"),
+            ("mediapipe", "tflite"),
+        ] {
+            models.extend(mlgate_testkit::files_with_ext(
+                &mlgate_testkit::testdata(sub),
+                ext,
+            ));
+        }
+        for model in models {
+            let info = inspect(&model);
+            let set = mlgate_tasks::synthesize(&info, &model, &Default::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", model.display()));
+            assert_eq!(set.tensors.len(), info.inputs.len());
+            for (t, d) in set.tensors.iter().zip(&info.inputs) {
+                assert_eq!(t.name(), d.name);
+                assert_eq!(t.dtype(), d.dtype, "{}", model.display());
+            }
+        }
+    }
+
+    #[test]
+    fn tflite_metadata_sets_the_pixel_range() {
+        let dir = mlgate_testkit::testdata("mediapipe");
+        for (file, range) in [
+            ("face_detection/face_detection_short_range.tflite", "values [-1, 1], because the model's metadata normalizes pixels with mean 127.5 and std 127.5"),
+            ("palm_detection/palm_detection_full.tflite", "values [0, 1], because the model's metadata normalizes pixels with mean 0 and std 255"),
+        ] {
+            let path = dir.join(file);
+            let info = inspect(&path);
+            let set = mlgate_tasks::synthesize(&info, &path, &Default::default()).unwrap();
+            assert!(set.choices[0].contains(range), "{file}: {:#?}", set.choices);
+            let s = set.tensors[0].stats();
+            let lo = if range.contains("[-1") { -1.0 } else { 0.0 };
+            assert!(s.min.unwrap() >= lo && s.max.unwrap() <= 1.0, "{file}: {s:?}");
+        }
     }
 }
