@@ -148,6 +148,12 @@ fn version_and_help_list_commands() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// Asserted from this module, so the snapshot keeps its file name
+/// (`cli_inspect__inspect_palm_detection_full.snap`; insta names files by module path).
+fn palm_detection_snapshot(text: &str) {
+    insta::assert_snapshot!("inspect_palm_detection_full", text);
+}
+
 mod needs_downloads {
     use super::*;
 
@@ -159,7 +165,7 @@ mod needs_downloads {
             &["inspect", "palm_detection/palm_detection_full.tflite"],
         );
         assert!(out.status.success(), "{}", stderr(&out));
-        insta::assert_snapshot!("inspect_palm_detection_full", stdout(&out));
+        palm_detection_snapshot(&stdout(&out));
     }
 
     /// A converter's TFLite file named `.onnx`: the error names the real format.

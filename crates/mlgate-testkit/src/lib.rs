@@ -314,3 +314,20 @@ fn output(mut cmd: Command) -> Output {
     cmd.output()
         .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[should_panic(expected = "move it into a `mod needs_downloads`")]
+    fn asking_for_downloads_outside_needs_downloads_fails() {
+        super::testdata("onnx-light");
+    }
+
+    mod needs_downloads {
+        #[test]
+        #[should_panic(expected = "run `cargo xtask test`")]
+        fn missing_test_data_fails_naming_the_command() {
+            super::super::testdata("no-such-group");
+        }
+    }
+}
