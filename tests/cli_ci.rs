@@ -3,7 +3,9 @@
 //!
 //! Every test writes its own fixtures and has its own workspace (never the developer's); only
 //! the LiteRT gate, in `needs_downloads`, needs a downloaded model and runtime. Verdicts asserted are the sure ones: a model against itself is
-//! never a regression, +30% compute is one at the default 10% threshold.
+//! never a regression, twice the compute is one at the default 10% threshold (+30% compute
+//! measured only +10% on a loaded 2-core runner in a debug build: too close to the threshold
+//! for a test that must never flake).
 
 use std::ops::Deref;
 use std::process::Output;
@@ -120,10 +122,10 @@ fn a_model_against_its_own_baseline_passes_twenty_times() {
 }
 
 #[test]
-fn thirty_percent_more_compute_fails_every_time_and_the_improvement_passes() {
+fn doubled_compute_fails_every_time_and_the_improvement_passes() {
     let s = Sandbox::new();
     let base = s.cnn("cnn.onnx", 0.0);
-    let slow = s.cnn("cnn_slow30.onnx", 0.30);
+    let slow = s.cnn("cnn_slow.onnx", 1.0);
     s.baseline(&base, "main-cnn");
     let junit = s.path().join("junit.xml");
     let md = s.path().join("ci.md");
@@ -217,7 +219,7 @@ fn thirty_percent_more_compute_fails_every_time_and_the_improvement_passes() {
     drop(s);
     let s2 = Sandbox::new();
     let base2 = s2.cnn("cnn.onnx", 0.0);
-    let slow2 = s2.cnn("cnn_slow30.onnx", 0.30);
+    let slow2 = s2.cnn("cnn_slow.onnx", 1.0);
     s2.baseline(&slow2, "main-cnn");
     let out = s2.run(&["ci", "--model", &base2, "--baseline", "main-cnn"]);
     assert_eq!(code(&out), Some(0), "{}\n{}", stdout(&out), stderr(&out));
@@ -396,7 +398,7 @@ fn github_actions_get_annotations_and_a_step_summary() {
 fn ci_check_measures_both_now_and_uses_stored_numbers_only_when_asked() {
     let s = Sandbox::new();
     let base = s.cnn("cnn.onnx", 0.0);
-    let slow = s.cnn("cnn_slow30.onnx", 0.30);
+    let slow = s.cnn("cnn_slow.onnx", 1.0);
     let a = s.baseline(&base, "main-cnn");
     let out = s.run(&[
         "import",
