@@ -1170,7 +1170,7 @@ mod tests {
         fn outputs(&self) -> &[mlgate_ir::TensorInfo] {
             &[]
         }
-        fn prepare(&mut self, _: &[mlgate_ir::tensor::Tensor]) -> mlgate_backends::Result<()> {
+        fn bind(&mut self, _: &[&mlgate_ir::tensor::Tensor]) -> mlgate_backends::Result<()> {
             Ok(())
         }
         fn run_prepared(&mut self) -> mlgate_backends::Result<()> {
