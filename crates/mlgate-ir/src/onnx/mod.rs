@@ -959,22 +959,26 @@ mod tests {
     fn types_without_a_dtype_variant_are_described() {
         let seq = TypeProto {
             denotation: None,
-            value: Some(type_proto::Value::SequenceType(type_proto::Sequence {
-                elem_type: Some(Box::new(tensor_type(DataType::Float, None))),
-            })),
+            value: Some(type_proto::Value::SequenceType(Box::new(
+                type_proto::Sequence {
+                    elem_type: Some(Box::new(tensor_type(DataType::Float, None))),
+                },
+            ))),
         };
         let map = TypeProto {
             denotation: None,
-            value: Some(type_proto::Value::MapType(type_proto::Map {
+            value: Some(type_proto::Value::MapType(Box::new(type_proto::Map {
                 key_type: Some(DataType::String as i32),
                 value_type: Some(Box::new(tensor_type(DataType::Int64, None))),
-            })),
+            }))),
         };
         let optional = TypeProto {
             denotation: None,
-            value: Some(type_proto::Value::OptionalType(type_proto::Optional {
-                elem_type: Some(Box::new(seq.clone())),
-            })),
+            value: Some(type_proto::Value::OptionalType(Box::new(
+                type_proto::Optional {
+                    elem_type: Some(Box::new(seq.clone())),
+                },
+            ))),
         };
         let sparse = TypeProto {
             denotation: None,
