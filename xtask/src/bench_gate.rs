@@ -339,7 +339,7 @@ impl Session for NullSession {
     fn outputs(&self) -> &[TensorInfo] {
         &[]
     }
-    fn prepare(&mut self, _: &[Tensor]) -> mlgate_backends::Result<()> {
+    fn bind(&mut self, _: &[&Tensor]) -> mlgate_backends::Result<()> {
         Ok(())
     }
     fn run_prepared(&mut self) -> mlgate_backends::Result<()> {

@@ -101,21 +101,15 @@ fn cleanup_scratch() {
 }
 
 fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().and_then(|x| x.to_str()) == Some(ext) {
-                out.push(p);
-            }
-        }
-    }
+    // Unreadable folders are skipped: seeds are a best effort, not a requirement.
+    let mut out: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .flatten()
+        .filter(|e| !e.file_type().is_dir())
+        .map(walkdir::DirEntry::into_path)
+        .filter(|p| p.extension().and_then(|x| x.to_str()) == Some(ext))
+        .collect();
     out.sort();
     out
 }

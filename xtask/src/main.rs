@@ -26,6 +26,7 @@ Tasks:
   demo                  the CI story on tract: tag the CNN as baseline, gate its slower variant
                         (exit 1, report written), then the same model (exit 0)
   schemas               write docs/schemas/<kind>.v<N>.json, the JSON Schema of every --json output
+  codegen [--check]     generate mlgate-ir's ONNX types from the onnx wheel's onnx.proto
   help                  this text
 ";
 
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         Some("record-expectations") => record_expectations(),
         Some("demo") => demo(),
         Some("schemas") => schemas(),
+        Some("codegen") => codegen(&args[1..]),
         Some("bench-gate") => bench_gate::run(&args[1..]),
         Some("bench-registry") => bench_registry::run(&args[1..]),
         Some("bench-ci") => bench_ci::run(&args[1..]),
@@ -269,6 +271,19 @@ fn demo() -> Result<(), String> {
             "demo: the unchanged model did not pass (exit {other:?}); is the machine busy?"
         )),
     }
+}
+
+/// mlgate-ir's ONNX wire types (`crates/mlgate-ir/src/onnx/proto/generated.rs`): runs
+/// `xtask/codegen` (a crate of its own, so no other task compiles a protobuf compiler) on
+/// the pinned onnx wheel, downloaded into the test data's wheel cache first if missing.
+fn codegen(extra: &[String]) -> Result<(), String> {
+    let wheel = testdata::download(&testdata_dir().join("wheels"), "onnx==1.23.2")?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["run", "--locked", "-p", "xtask-codegen", "--"])
+        .args(extra)
+        .arg(wheel))
 }
 
 /// The JSON Schema of every `--json` output, generated from the report types

@@ -106,7 +106,7 @@ fn generate_node_cases(root: &Path) -> Result<(), String> {
 }
 
 /// The wheel for `requirement` in `dir`, downloading it if absent.
-fn download(dir: &Path, requirement: &str) -> Result<PathBuf, String> {
+pub fn download(dir: &Path, requirement: &str) -> Result<PathBuf, String> {
     let (name, version) = requirement
         .split_once("==")
         .ok_or("requirement must pin a version")?;

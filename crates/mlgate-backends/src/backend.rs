@@ -9,6 +9,7 @@ use mlgate_ir::{ModelFormat, TensorInfo};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::inputs::validate_inputs;
 use crate::Result;
 
 /// Which runtime measures a model. The names are the ones users type and reports store.
@@ -208,8 +209,19 @@ pub trait Session: Send {
 
     fn outputs(&self) -> &[TensorInfo];
 
-    /// Validates `inputs` and binds them for [`Session::run_prepared`].
-    fn prepare(&mut self, inputs: &[Tensor]) -> Result<()>;
+    /// Validates `inputs` against [`Session::inputs`] (names, dtypes, ranks, fixed and
+    /// symbolic dimensions) and binds them for [`Session::run_prepared`]. Runtimes implement
+    /// [`Session::bind`] and leave this as it is, so every one of them rejects bad inputs
+    /// with the same message before its library sees them.
+    fn prepare(&mut self, inputs: &[Tensor]) -> Result<()> {
+        let info = self.info();
+        let ordered = validate_inputs(info.backend, &info.model, self.inputs(), inputs)?;
+        self.bind(&ordered)
+    }
+
+    /// Binds inputs that [`Session::prepare`] has validated, one per declared input, in
+    /// [`Session::inputs`] order; drops the outputs of an earlier run.
+    fn bind(&mut self, ordered: &[&Tensor]) -> Result<()>;
 
     /// Runs once on the prepared inputs. Outputs stay in the runtime's buffers until
     /// [`Session::take_outputs`].

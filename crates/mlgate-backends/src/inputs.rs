@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use mlgate_ir::rng::{XorShift64Star, GOLDEN_GAMMA};
 use mlgate_ir::tensor::{element_count, f32_to_f16, Tensor, TensorData};
 use mlgate_ir::{DType, Dim, TensorInfo};
 
@@ -131,14 +132,7 @@ pub fn synthetic_inputs(
     dims: &BTreeMap<String, usize>,
     seed: u64,
 ) -> Result<Vec<Tensor>, String> {
-    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        // xorshift64*: reproducible everywhere, no dependency.
-        rng ^= rng >> 12;
-        rng ^= rng << 25;
-        rng ^= rng >> 27;
-        rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    };
+    let mut rng = XorShift64Star::new(seed.wrapping_mul(GOLDEN_GAMMA));
     declared
         .iter()
         .map(|d| {
@@ -156,15 +150,16 @@ pub fn synthetic_inputs(
             };
             let n = element_count(&shape)
                 .ok_or_else(|| format!("input '{}': shape {shape:?} is too large", d.name))?;
-            let mut unit = || (next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+            let mut unit = || rng.uniform() * 2.0 - 1.0;
             let data = match d.dtype {
                 DType::F32 => TensorData::F32((0..n).map(|_| unit() as f32).collect()),
                 DType::F64 => TensorData::F64((0..n).map(|_| unit()).collect()),
                 DType::F16 => TensorData::F16((0..n).map(|_| f32_to_f16(unit() as f32)).collect()),
                 DType::Bool => TensorData::Bool((0..n).map(|i| i % 2 == 0).collect()),
                 ref int if int.is_integer() => {
-                    let bytes: Vec<u8> =
-                        (0..n).flat_map(|_| small_int_le(int, next() % 8)).collect();
+                    let bytes: Vec<u8> = (0..n)
+                        .flat_map(|_| small_int_le(int, rng.next_u64() % 8))
+                        .collect();
                     TensorData::from_le_bytes(int, &bytes).ok_or_else(|| {
                         format!("input '{}': dtype {int} is not supported", d.name)
                     })?

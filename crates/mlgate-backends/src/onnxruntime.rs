@@ -162,7 +162,6 @@ mod imp {
 
     use super::{check_version, library_version, unavailable, FORMATS, KIND, LIBRARY};
     use crate::discovery::{find_library, FoundLibrary, RuntimeConfig};
-    use crate::inputs::validate_inputs;
     use crate::{
         Backend, BackendError, BackendKind, ExecutionProvider, OptLevel, Result, RuntimeStatus,
         Session, SessionInfo, SessionOptions,
@@ -577,12 +576,11 @@ mod imp {
             &self.outputs
         }
 
-        fn prepare(&mut self, inputs: &[Tensor]) -> Result<()> {
-            let ordered = validate_inputs(KIND, &self.model, &self.inputs, inputs)?;
+        fn bind(&mut self, ordered: &[&Tensor]) -> Result<()> {
             self.binding.clear();
             self.bound.clear();
             self.last = None;
-            for (t, d) in ordered.into_iter().zip(&self.inputs) {
+            for (t, d) in ordered.iter().zip(&self.inputs) {
                 let value =
                     to_value(t).map_err(|e| self.err(format!("input '{}': {e}", t.name())))?;
                 self.binding

@@ -21,8 +21,8 @@ use tract_onnx::prelude::{
 use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::{
-    inputs::validate_inputs, Backend, BackendError, BackendKind, OptLevel, Result, RuntimeStatus,
-    Session, SessionInfo, SessionOptions,
+    Backend, BackendError, BackendKind, OptLevel, Result, RuntimeStatus, Session, SessionInfo,
+    SessionOptions,
 };
 
 const KIND: BackendKind = BackendKind::Tract;
@@ -374,11 +374,10 @@ impl Session for TractSession {
         &self.outputs
     }
 
-    fn prepare(&mut self, inputs: &[Tensor]) -> Result<()> {
-        let ordered = validate_inputs(KIND, &self.model, &self.inputs, inputs)?;
+    fn bind(&mut self, ordered: &[&Tensor]) -> Result<()> {
         let shapes: Vec<Vec<usize>> = ordered.iter().map(|t| t.shape().to_vec()).collect();
         let mut bound = tvec![];
-        for t in &ordered {
+        for t in ordered {
             bound.push(TValue::from_const(Arc::new(
                 to_tract(t).map_err(|d| self.err(d))?,
             )));

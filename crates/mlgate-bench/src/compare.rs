@@ -45,7 +45,7 @@ use crate::hypothesis::{
     block_bootstrap_ratio, hodges_lehmann_one_sample, metric_of, wilcoxon_signed_rank,
 };
 use crate::memory::PhaseMemory;
-use crate::stats::{self, min_samples_for, LatencySummary, Rng, Stability};
+use crate::stats::{self, min_samples_for, LatencySummary, Stability};
 use crate::{BenchError, Metric, Progress, Result, Status};
 
 /// Settings of a comparison. Times are seconds; `threshold` is a fraction (0.05 = 5%).
@@ -632,7 +632,7 @@ pub fn compare_session_sets(
     });
     // Which side warms first is the seed's choice too: warming is where caches and the
     // allocator settle, and the first side must not always be the same one.
-    let (warm_a, warm_b) = if Rng::new(seed ^ WARM_ORDER).coin() {
+    let (warm_a, warm_b) = if stats::rng(seed ^ WARM_ORDER).coin() {
         let a = warm_side(baseline, config, max_time / 4)?;
         (a, warm_side(candidate, config, max_time / 4)?)
     } else {
@@ -689,7 +689,7 @@ pub fn compare_session_sets(
     let config = &config;
     let max_time = Duration::from_secs_f64(config.max_time_s);
 
-    let mut rng = Rng::new(seed);
+    let mut rng = stats::rng(seed);
     let mut blocks_a: Vec<Vec<u64>> = Vec::new();
     let mut blocks_b: Vec<Vec<u64>> = Vec::new();
     let mut schedule = String::new();
@@ -903,7 +903,7 @@ pub fn compare_models(
         primer.prepare(&set.inputs)?;
         primer.run_prepared()?;
     }
-    let baseline_first = Rng::new(seed ^ LOAD_ORDER).coin();
+    let baseline_first = stats::rng(seed ^ LOAD_ORDER).coin();
     let load = |model: &Path,
                 is_candidate: bool|
      -> Result<(Box<dyn Session>, f64, Option<PhaseMemory>)> {
@@ -1000,7 +1000,7 @@ mod tests {
         drift: impl Fn(usize) -> f64,
         seed: u64,
     ) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-        let mut rng = Rng::new(seed);
+        let mut rng = stats::rng(seed);
         let mut noise =
             move || 1.0 + 0.03 * ((rng.next_u64() % 10_000) as f64 / 10_000.0 - 0.5) * 2.0;
         let mut a = Vec::new();
@@ -1102,7 +1102,7 @@ mod tests {
         // The same level for both sides, but a slow wave (period 40 pairs) that hits the
         // candidate 3% harder at its crest: adjacent differences correlate.
         let wave = |k: usize| (k as f64 * std::f64::consts::TAU / 40.0).sin();
-        let mut rng = Rng::new(9);
+        let mut rng = stats::rng(9);
         let mut noise = move || 1.0 + 0.002 * ((rng.next_u64() % 1000) as f64 / 1000.0 - 0.5);
         let a: Vec<Vec<f64>> = (0..120)
             .map(|_| (0..5).map(|_| 10.0 * noise()).collect())
@@ -1170,7 +1170,7 @@ mod tests {
         fn outputs(&self) -> &[mlgate_ir::TensorInfo] {
             &[]
         }
-        fn prepare(&mut self, _: &[mlgate_ir::tensor::Tensor]) -> mlgate_backends::Result<()> {
+        fn bind(&mut self, _: &[&mlgate_ir::tensor::Tensor]) -> mlgate_backends::Result<()> {
             Ok(())
         }
         fn run_prepared(&mut self) -> mlgate_backends::Result<()> {

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{normal_cdf, quantile_of_sorted, z_quantile, Rng};
+use crate::stats::{self, normal_cdf, quantile_of_sorted, z_quantile};
 use crate::Metric;
 
 /// The outcome of a test: its statistic, two-sided p-value and how it was computed.
@@ -346,7 +346,7 @@ pub fn block_bootstrap_ratio(
     if k < 2 || candidate.len() != k || resamples == 0 {
         return None;
     }
-    let mut rng = Rng::new(seed);
+    let mut rng = stats::rng(seed);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let mut ratios = Vec::with_capacity(resamples);
     for _ in 0..resamples {
@@ -470,7 +470,7 @@ mod tests {
 
     #[test]
     fn block_bootstrap_sees_a_tail_shift_and_not_noise() {
-        let mut rng = Rng::new(9);
+        let mut rng = stats::rng(9);
         let mut block = |scale: f64| -> Vec<f64> {
             (0..20)
                 .map(|_| scale * (10.0 + (rng.next_u64() % 1000) as f64 / 1000.0))

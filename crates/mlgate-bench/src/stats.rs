@@ -5,6 +5,7 @@
 //! was observed. Their intervals come from the binomial distribution of ranks, which holds
 //! for any continuous distribution; no normality is assumed anywhere a percentile is quoted.
 
+use mlgate_ir::rng::SplitMix64;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Binomial, ContinuousCDF, DiscreteCDF, Normal, StudentsT};
@@ -284,7 +285,7 @@ pub fn bootstrap_mean_ci(
         let m = mean(values);
         return (m, m);
     }
-    let mut rng = Rng::new(seed);
+    let mut rng = rng(seed);
     let mut means: Vec<f64> = (0..resamples)
         .map(|_| (0..n).map(|_| values[rng.below(n)]).sum::<f64>() / n as f64)
         .collect();
@@ -457,32 +458,11 @@ pub fn normal_cdf(x: f64) -> f64 {
     Normal::new(0.0, 1.0).map(|d| d.cdf(x)).unwrap_or(f64::NAN)
 }
 
-/// A small seeded generator (SplitMix64) for bootstraps and schedules: reproducible on every
-/// platform and free of dependencies. Statistical quality is ample for resampling indices.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x6A09_E667_F3BC_C908)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (Lemire's multiply-shift; the bias is below 2⁻³² for our n).
-    pub fn below(&mut self, n: usize) -> usize {
-        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
-    }
-
-    pub fn coin(&mut self) -> bool {
-        self.next_u64() >> 63 == 1
-    }
+/// The seeded generator for bootstraps and schedules that a recorded `seed` stands for:
+/// SplitMix64 (shared with the rest of mlgate), started from the seed salted with a constant.
+/// Recorded seeds replay through this exact mapping, so it never changes.
+pub fn rng(seed: u64) -> SplitMix64 {
+    SplitMix64::new(seed ^ 0x6A09_E667_F3BC_C908)
 }
 
 #[cfg(test)]
@@ -600,7 +580,7 @@ mod tests {
             "{:?}",
             s.warnings
         );
-        let mut rng = Rng::new(3);
+        let mut rng = rng(3);
         let noisy: Vec<f64> = (0..300)
             .map(|_| 10.0 + (rng.next_u64() % 100) as f64 / 1000.0)
             .collect();

@@ -12,6 +12,7 @@ use crate::onnx::proto::{
     AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
     TensorShapeProto, TypeProto, ValueInfoProto,
 };
+use crate::rng::SplitMix64;
 use crate::Result;
 
 pub mod twin;
@@ -67,39 +68,10 @@ pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>> {
         .collect()
 }
 
-/// Deterministic generator (splitmix64): the same seed gives the same weights everywhere.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box-Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u1 = self.uniform().max(f64::MIN_POSITIVE);
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
-}
-
 /// Builds one graph: names its values, collects nodes and initializers.
 pub struct GraphBuilder {
     graph: GraphProto,
-    rng: Rng,
+    rng: SplitMix64,
     counter: usize,
 }
 
@@ -110,7 +82,7 @@ impl GraphBuilder {
                 name: Some(name.to_string()),
                 ..Default::default()
             },
-            rng: Rng::new(seed),
+            rng: SplitMix64::new(seed),
             counter: 0,
         }
     }

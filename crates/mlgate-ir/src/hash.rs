@@ -1,8 +1,12 @@
+//! sha256 of files and packages: the content hash that names builds and artifacts, and the
+//! one streaming loop every other sha256 of a file in mlgate goes through.
+
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
+use walkdir::WalkDir;
 
 use crate::error::{IrError, Result};
 
@@ -18,9 +22,39 @@ pub fn content_hash(path: &Path) -> Result<String> {
         let files = list_files(path)?;
         hash_file_set(path, &files)
     } else {
-        let mut hasher = Sha256::new();
-        feed_file(&mut hasher, path)?;
-        Ok(hex::encode(hasher.finalize()))
+        sha256_file(path)
+    }
+}
+
+/// sha256 of one file's bytes, hex-encoded.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut hasher = Sha256::new();
+    feed_file(&mut hasher, path)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Streams `reader` into `hasher` in 64 KiB chunks and returns how many bytes it read.
+/// `chunk` sees each piece right after it is hashed, so a caller can copy what it hashes in
+/// one pass (and stop with its own error); read errors go through `read_error`, so each
+/// caller names its own file.
+pub fn hash_stream<R: Read, E>(
+    hasher: &mut Sha256,
+    mut reader: R,
+    read_error: impl Fn(io::Error) -> E,
+    mut chunk: impl FnMut(&[u8]) -> std::result::Result<(), E>,
+) -> std::result::Result<u64, E> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_error(e)),
+        };
+        hasher.update(&buf[..n]);
+        chunk(&buf[..n])?;
+        total += n as u64;
     }
 }
 
@@ -68,41 +102,28 @@ pub fn path_size(path: &Path) -> Result<u64> {
 /// followed: a package must not reach outside itself.
 pub(crate) fn list_files(dir: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    let mut stack = vec![(dir.to_path_buf(), String::new())];
-    while let Some((abs, rel)) = stack.pop() {
-        let entries = std::fs::read_dir(&abs).map_err(|e| IrError::io(&abs, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| IrError::io(&abs, e))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let child_rel = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
-            };
-            let ft = entry
-                .file_type()
-                .map_err(|e| IrError::io(&entry.path(), e))?;
-            if ft.is_dir() {
-                stack.push((entry.path(), child_rel));
-            } else if ft.is_file() {
-                out.push(child_rel);
-            }
+    for entry in WalkDir::new(dir).min_depth(1) {
+        let entry = entry.map_err(|e| {
+            let at = e.path().unwrap_or(dir).to_owned();
+            IrError::io(&at, io::Error::from(e))
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
         }
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        let parts: Vec<_> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect();
+        out.push(parts.join("/"));
     }
     out.sort();
     Ok(out)
 }
 
 fn feed_file(hasher: &mut Sha256, path: &Path) -> Result<()> {
-    let mut f = File::open(path).map_err(|e| IrError::io(path, e))?;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| IrError::io(path, e))?;
-        if n == 0 {
-            return Ok(());
-        }
-        hasher.update(&buf[..n]);
-    }
+    let f = File::open(path).map_err(|e| IrError::io(path, e))?;
+    hash_stream(hasher, f, |e| IrError::io(path, e), |_| Ok(())).map(|_| ())
 }
 
 #[cfg(test)]

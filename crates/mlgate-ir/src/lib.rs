@@ -16,6 +16,7 @@ pub mod fixtures;
 pub mod hash;
 mod info;
 pub mod onnx;
+pub mod rng;
 pub mod tensor;
 pub mod tflite;
 

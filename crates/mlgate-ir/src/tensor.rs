@@ -73,8 +73,8 @@ impl TensorError {
 
 pub type Result<T, E = TensorError> = std::result::Result<T, E>;
 
-/// Typed element storage. `F16` keeps the IEEE half-precision bit patterns, so this crate
-/// needs no half-float dependency; [`f16_to_f32`] / [`f32_to_f16`] convert.
+/// Typed element storage. `F16` keeps the IEEE half-precision bit patterns, so users of this
+/// type need no half-float type of their own; [`f16_to_f32`] / [`f32_to_f16`] convert.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TensorData {
     F32(Vec<f32>),
@@ -278,65 +278,14 @@ impl TensorData {
     }
 }
 
-/// IEEE 754 half-precision bits to f32 (exact).
+/// IEEE 754 half-precision bits to f32 (exact; NaN payloads kept, quieted).
 pub fn f16_to_f32(bits: u16) -> f32 {
-    let sign = u32::from(bits >> 15) << 31;
-    let exp = u32::from((bits >> 10) & 0x1f);
-    let man = u32::from(bits & 0x3ff);
-    let out = match (exp, man) {
-        (0, 0) => sign,
-        (0, _) => {
-            // Subnormal: value = man * 2^-24, exact in f32.
-            let v = man as f32 * f32::from_bits(0x3380_0000); // 2^-24
-            return if sign != 0 { -v } else { v };
-        }
-        (0x1f, 0) => sign | 0x7f80_0000,
-        (0x1f, _) => sign | 0x7fc0_0000 | (man << 13),
-        _ => sign | ((exp + 127 - 15) << 23) | (man << 13),
-    };
-    f32::from_bits(out)
+    half::f16::from_bits(bits).to_f32()
 }
 
 /// f32 to IEEE 754 half-precision bits, rounding to nearest even.
 pub fn f32_to_f16(value: f32) -> u16 {
-    let x = value.to_bits();
-    let sign = ((x >> 16) & 0x8000) as u16;
-    let exp = ((x >> 23) & 0xff) as i32;
-    let man = x & 0x7f_ffff;
-    if exp == 0xff {
-        return sign
-            | 0x7c00
-            | if man != 0 {
-                0x200 | (man >> 13) as u16
-            } else {
-                0
-            };
-    }
-    let e = exp - 127 + 15;
-    if e >= 0x1f {
-        return sign | 0x7c00;
-    }
-    if e <= 0 {
-        if e < -10 {
-            return sign;
-        }
-        let m = man | 0x80_0000;
-        let shift = (14 - e) as u32;
-        let half = 1u32 << (shift - 1);
-        let rest = m & ((1u32 << shift) - 1);
-        let mut r = m >> shift;
-        if rest > half || (rest == half && r & 1 == 1) {
-            r += 1;
-        }
-        return sign | r as u16;
-    }
-    let mut r = ((e as u32) << 10) | (man >> 13);
-    let rest = man & 0x1fff;
-    if rest > 0x1000 || (rest == 0x1000 && r & 1 == 1) {
-        // A carry into the exponent is the correct rounding (up to infinity).
-        r += 1;
-    }
-    sign | r as u16
+    half::f16::from_f32(value).to_bits()
 }
 
 /// A named, shaped array of one element type, stored row-major (C order).
@@ -1214,13 +1163,8 @@ mod tests {
     /// Mutated and truncated files never panic the readers.
     #[test]
     fn mutations_never_panic() {
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut rng = crate::rng::SplitMix64::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move || rng.next_u64();
         let npy = npy_bytes(&samples()[0]).unwrap();
         let mut npz = Cursor::new(Vec::new());
         {
@@ -1275,5 +1219,120 @@ mod tests {
         assert_eq!(f32_to_f16(1e6), 0x7c00);
         assert_eq!(f32_to_f16(1e-9), 0);
         assert_eq!(f16_to_f32(f32_to_f16(0.1)), 0.099_975_586);
+    }
+
+    /// The conversions came from the `half` crate after mlgate had its own; this keeps the
+    /// hand-written ones as the reference and checks they agree bit for bit: every f16, and
+    /// for f32 every f16 value, the midpoints between neighbours (ties to even) and one ulp
+    /// either side, NaN payloads, the overflow and subnormal edges, and a stride through all
+    /// 2^32 patterns.
+    #[test]
+    fn f16_conversions_match_the_reference() {
+        for bits in 0..=u16::MAX {
+            let (ours, want) = (f16_to_f32(bits), reference::f16_to_f32(bits));
+            assert_eq!(ours.to_bits(), want.to_bits(), "f16 {bits:#06x}");
+        }
+        let check = |x: u32| {
+            let v = f32::from_bits(x);
+            assert_eq!(
+                f32_to_f16(v),
+                reference::f32_to_f16(v),
+                "f32 {x:#010x} ({v:e})"
+            );
+        };
+        for bits in 0..=u16::MAX {
+            let lo = f64::from(reference::f16_to_f32(bits));
+            let hi = f64::from(reference::f16_to_f32(bits.wrapping_add(1)));
+            let mid = ((lo + hi) / 2.0) as f32;
+            for x in [lo as f32, mid] {
+                let b = x.to_bits();
+                for d in [b.wrapping_sub(1), b, b.wrapping_add(1)] {
+                    check(d);
+                }
+            }
+        }
+        for x in (0..=u32::MAX).step_by(65_521) {
+            check(x);
+        }
+        for x in [
+            0x7f80_0001,
+            0x7fc0_0000,
+            0x7fff_ffff,
+            0xffc0_1234,
+            0x7f80_0000,
+            0xff80_0000,
+            0x477f_f000, // 65520: rounds up to infinity
+            0x477f_efff,
+            0x3380_0000, // 2^-24: smallest subnormal
+            0x3300_0000, // 2^-25: ties to zero
+            0x3300_0001,
+            0x0000_0001,
+            0x8000_0000,
+        ] {
+            check(x);
+        }
+    }
+
+    mod reference {
+        /// IEEE 754 half-precision bits to f32 (exact).
+        pub(super) fn f16_to_f32(bits: u16) -> f32 {
+            let sign = u32::from(bits >> 15) << 31;
+            let exp = u32::from((bits >> 10) & 0x1f);
+            let man = u32::from(bits & 0x3ff);
+            let out = match (exp, man) {
+                (0, 0) => sign,
+                (0, _) => {
+                    // Subnormal: value = man * 2^-24, exact in f32.
+                    let v = man as f32 * f32::from_bits(0x3380_0000); // 2^-24
+                    return if sign != 0 { -v } else { v };
+                }
+                (0x1f, 0) => sign | 0x7f80_0000,
+                (0x1f, _) => sign | 0x7fc0_0000 | (man << 13),
+                _ => sign | ((exp + 127 - 15) << 23) | (man << 13),
+            };
+            f32::from_bits(out)
+        }
+
+        /// f32 to IEEE 754 half-precision bits, rounding to nearest even.
+        pub(super) fn f32_to_f16(value: f32) -> u16 {
+            let x = value.to_bits();
+            let sign = ((x >> 16) & 0x8000) as u16;
+            let exp = ((x >> 23) & 0xff) as i32;
+            let man = x & 0x7f_ffff;
+            if exp == 0xff {
+                return sign
+                    | 0x7c00
+                    | if man != 0 {
+                        0x200 | (man >> 13) as u16
+                    } else {
+                        0
+                    };
+            }
+            let e = exp - 127 + 15;
+            if e >= 0x1f {
+                return sign | 0x7c00;
+            }
+            if e <= 0 {
+                if e < -10 {
+                    return sign;
+                }
+                let m = man | 0x80_0000;
+                let shift = (14 - e) as u32;
+                let half = 1u32 << (shift - 1);
+                let rest = m & ((1u32 << shift) - 1);
+                let mut r = m >> shift;
+                if rest > half || (rest == half && r & 1 == 1) {
+                    r += 1;
+                }
+                return sign | r as u16;
+            }
+            let mut r = ((e as u32) << 10) | (man >> 13);
+            let rest = man & 0x1fff;
+            if rest > 0x1000 || (rest == 0x1000 && r & 1 == 1) {
+                // A carry into the exponent is the correct rounding (up to infinity).
+                r += 1;
+            }
+            sign | r as u16
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! that does not match its name. Reads check the bytes against the name.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -306,21 +306,16 @@ fn copy_file_hashing(src: &Path, dest: &Path) -> Result<(String, u64)> {
     let mut input = File::open(src).map_err(|e| RegistryError::io(src, e))?;
     let mut output = File::create(dest).map_err(|e| RegistryError::io(dest, e))?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        let n = input
-            .read(&mut buf)
-            .map_err(|e| RegistryError::io(src, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        output
-            .write_all(&buf[..n])
-            .map_err(|e| RegistryError::io(dest, e))?;
-        size += n as u64;
-    }
+    let size = mlgate_ir::hash::hash_stream(
+        &mut hasher,
+        &mut input,
+        |e| RegistryError::io(src, e),
+        |chunk| {
+            output
+                .write_all(chunk)
+                .map_err(|e| RegistryError::io(dest, e))
+        },
+    )?;
     output.sync_all().map_err(|e| RegistryError::io(dest, e))?;
     Ok((hex::encode(hasher.finalize()), size))
 }
@@ -329,17 +324,18 @@ fn copy_file_hashing(src: &Path, dest: &Path) -> Result<(String, u64)> {
 /// skips them: a package must not reach outside itself.
 fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
     std::fs::create_dir_all(dest).map_err(|e| RegistryError::io(dest, e))?;
-    let entries = std::fs::read_dir(src).map_err(|e| RegistryError::io(src, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| RegistryError::io(src, e))?;
-        let ft = entry
-            .file_type()
-            .map_err(|e| RegistryError::io(entry.path(), e))?;
-        let target = dest.join(entry.file_name());
+    for entry in walkdir::WalkDir::new(src).min_depth(1) {
+        let entry = entry.map_err(|e| {
+            let at = e.path().unwrap_or(src).to_owned();
+            RegistryError::io(at, std::io::Error::from(e))
+        })?;
+        let rel = entry.path().strip_prefix(src).unwrap_or(entry.path());
+        let target = dest.join(rel);
+        let ft = entry.file_type();
         if ft.is_dir() {
-            copy_tree(&entry.path(), &target)?;
+            std::fs::create_dir_all(&target).map_err(|e| RegistryError::io(&target, e))?;
         } else if ft.is_file() {
-            copy_file_hashing(&entry.path(), &target)?;
+            copy_file_hashing(entry.path(), &target)?;
         }
     }
     Ok(())

@@ -1,62 +1,36 @@
 //! Seeded generators for synthetic data: images, token ids, audio, features.
 //!
-//! Everything derives from a [`Rng`] seeded by the input's name and the user's seed, so two
+//! Everything derives from a [`Rng`] (SplitMix64) seeded by the input's name and the user's seed, so two
 //! variants of a model (same input names) get identical data and comparisons between them
 //! are fair.
 
 use std::f64::consts::PI;
 
-/// splitmix64: tiny, fast, and the same sequence on every platform.
-#[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
+/// The generator behind every synthesized value.
+pub(crate) use mlgate_ir::rng::SplitMix64 as Rng;
 
-impl Rng {
-    /// The generator for the input called `name` under the user's `seed`.
-    pub fn for_input(name: &str, seed: u64) -> Rng {
-        // FNV-1a over the name, then mixed with the seed, so "a"/seed 1 and "b"/seed 0 do not
-        // collide the way a plain XOR of small numbers could.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in name.as_bytes() {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        let mut r = Rng(h ^ Rng(seed).next_u64());
-        r.next_u64();
-        r
+/// The generator for the input called `name` under the user's `seed`.
+pub(crate) fn rng_for_input(name: &str, seed: u64) -> Rng {
+    // FNV-1a over the name, then mixed with the seed, so "a"/seed 1 and "b"/seed 0 do not
+    // collide the way a plain XOR of small numbers could.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
+    let mut r = Rng::new(h ^ Rng::new(seed).next_u64());
+    r.next_u64();
+    r
+}
 
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+/// Uniform integer in [lo, hi); `lo` when the range is empty.
+pub(crate) fn int_in(rng: &mut Rng, lo: u64, hi: u64) -> u64 {
+    if hi <= lo {
+        return lo;
     }
-
-    /// Uniform in [0, 1).
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.uniform()
-    }
-
-    /// Uniform integer in [lo, hi); `lo` when the range is empty.
-    pub fn below(&mut self, lo: u64, hi: u64) -> u64 {
-        if hi <= lo {
-            return lo;
-        }
-        // The modulo bias is below 2^-40 for any vocabulary; irrelevant here.
-        lo + self.next_u64() % (hi - lo)
-    }
-
-    /// Standard normal (Box-Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u1 = self.uniform().max(f64::MIN_POSITIVE);
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * PI * u2).cos()
-    }
+    // Modulo rather than `Rng::below`: the bias is below 2^-40 for any vocabulary, and
+    // changing the method would change every synthesized token id.
+    lo + rng.next_u64() % (hi - lo)
 }
 
 /// A natural-looking image in [0, 1], handed to `emit(pixel, channel, value)` pixel by pixel
@@ -202,15 +176,15 @@ mod tests {
 
     #[test]
     fn seeds_follow_name_and_user_seed() {
-        let a = Rng::for_input("x", 0).next_u64();
-        assert_eq!(a, Rng::for_input("x", 0).next_u64());
-        assert_ne!(a, Rng::for_input("y", 0).next_u64());
-        assert_ne!(a, Rng::for_input("x", 1).next_u64());
+        let a = rng_for_input("x", 0).next_u64();
+        assert_eq!(a, rng_for_input("x", 0).next_u64());
+        assert_ne!(a, rng_for_input("y", 0).next_u64());
+        assert_ne!(a, rng_for_input("x", 1).next_u64());
     }
 
     #[test]
     fn generators_stay_in_range_and_have_structure() {
-        let mut r = Rng::for_input("img", 0);
+        let mut r = rng_for_input("img", 0);
         let mut img = vec![0f64; 32 * 32 * 3];
         image_hwc(&mut r, 32, 32, 3, |p, c, v| img[p * 3 + c] = v);
         assert_eq!(img.len(), 32 * 32 * 3);
@@ -230,9 +204,9 @@ mod tests {
         log_mel(&mut r, 80, 100, |m, t, v| mel[m * 100 + t] = v);
         assert!(mel.iter().all(|v| (-1.0..=1.5).contains(v)));
         for _ in 0..1000 {
-            let v = r.below(5, 9);
+            let v = int_in(&mut r, 5, 9);
             assert!((5..9).contains(&v));
         }
-        assert_eq!(r.below(3, 3), 3);
+        assert_eq!(int_in(&mut r, 3, 3), 3);
     }
 }

@@ -7,7 +7,7 @@ use mlgate_ir::{DType, Dim, ModelInfo, TensorInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::detect::{name_words, Analysis, InputPlan};
-use crate::gen::{self, Rng, IMAGENET_MEAN, IMAGENET_STD};
+use crate::gen::{self, int_in, rng_for_input, Rng, IMAGENET_MEAN, IMAGENET_STD};
 use crate::graph::{Layout, PixelRange, MEL_BINS};
 use crate::{InputRole, Result, Task, TaskError, TaskReport};
 
@@ -479,7 +479,7 @@ fn make(
     let mut choices = Vec::with_capacity(info.inputs.len() + 2);
     for ((t, plan), shape) in info.inputs.iter().zip(&a.plans).zip(shapes) {
         check_size(t, &shape, o.max_input_bytes)?;
-        let mut rng = Rng::for_input(&t.name, o.seed);
+        let mut rng = rng_for_input(&t.name, o.seed);
         let (data, what) = fill(t, plan, &shape, &mut rng, &mut warnings)?;
         let tensor = Tensor::new(t.name.clone(), shape, data)
             .map_err(|e| TaskError::input(&t.name, e.to_string()))?;
@@ -653,7 +653,7 @@ fn fill(
             let hi = (vocab as f64).min(int_max(&t.dtype) + 1.0) as u64;
             // Id 0 is padding in most vocabularies; real text rarely contains it.
             let lo = u64::from(hi > 2);
-            out.fill_with(n, |_| rng.below(lo, hi) as f64);
+            out.fill_with(n, |_| int_in(rng, lo, hi) as f64);
             format!("token ids uniform in [{lo}, {hi}) ({source})")
         }
         InputRole::AttentionMask => {

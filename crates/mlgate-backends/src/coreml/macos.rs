@@ -11,7 +11,6 @@ use mlgate_ir::tensor::{Tensor, TensorData};
 use mlgate_ir::TensorInfo;
 
 use super::KIND;
-use crate::inputs::validate_inputs;
 use crate::{BackendError, CoremlComputeUnits, Result, Session, SessionInfo, SessionOptions};
 
 pub(super) fn load(model: &Path, options: &SessionOptions) -> Result<Box<dyn Session>> {
@@ -140,9 +139,8 @@ impl Session for CoremlSession {
         &self.outputs
     }
 
-    fn prepare(&mut self, inputs: &[Tensor]) -> Result<()> {
-        let ordered = validate_inputs(KIND, &self.model, &self.inputs, inputs)?;
-        self.prepared = ordered.into_iter().cloned().collect();
+    fn bind(&mut self, ordered: &[&Tensor]) -> Result<()> {
+        self.prepared = ordered.iter().map(|t| (*t).clone()).collect();
         self.last = None;
         Ok(())
     }

@@ -268,12 +268,11 @@ fn sniffing() {
 // ---- package hashing ----------------------------------------------------------------------
 
 fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
+    for entry in walkdir::WalkDir::new(from) {
         let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(target).unwrap();
         } else {
             std::fs::copy(entry.path(), target).unwrap();
         }
@@ -368,14 +367,9 @@ fn empty_truncated_and_random_files() {
         }
     }
 
-    // Seeded xorshift: random bytes, and random bytes behind a valid-looking start.
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    // Seeded: random bytes, and random bytes behind a valid-looking start.
+    let mut rng = crate::rng::SplitMix64::new(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next_u64();
     for round in 0..2000 {
         let len = 1 + (next() % 600) as usize;
         let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();

@@ -959,22 +959,26 @@ mod tests {
     fn types_without_a_dtype_variant_are_described() {
         let seq = TypeProto {
             denotation: None,
-            value: Some(type_proto::Value::SequenceType(type_proto::Sequence {
-                elem_type: Some(Box::new(tensor_type(DataType::Float, None))),
-            })),
+            value: Some(type_proto::Value::SequenceType(Box::new(
+                type_proto::Sequence {
+                    elem_type: Some(Box::new(tensor_type(DataType::Float, None))),
+                },
+            ))),
         };
         let map = TypeProto {
             denotation: None,
-            value: Some(type_proto::Value::MapType(type_proto::Map {
+            value: Some(type_proto::Value::MapType(Box::new(type_proto::Map {
                 key_type: Some(DataType::String as i32),
                 value_type: Some(Box::new(tensor_type(DataType::Int64, None))),
-            })),
+            }))),
         };
         let optional = TypeProto {
             denotation: None,
-            value: Some(type_proto::Value::OptionalType(type_proto::Optional {
-                elem_type: Some(Box::new(seq.clone())),
-            })),
+            value: Some(type_proto::Value::OptionalType(Box::new(
+                type_proto::Optional {
+                    elem_type: Some(Box::new(seq.clone())),
+                },
+            ))),
         };
         let sparse = TypeProto {
             denotation: None,
@@ -1095,34 +1099,23 @@ mod tests {
         assert!(text.contains("no graph"), "{text}");
     }
 
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
-
     #[test]
     fn random_and_mangled_input_never_panics() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.onnx");
         let valid = encode(&fixture());
-        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut rng = crate::rng::SplitMix64::new(0x9e37_79b9_7f4a_7c15);
         for round in 0..600 {
             let bytes: Vec<u8> = if round % 2 == 0 {
-                let len = (rng.next() % 512) as usize;
-                (0..len).map(|_| rng.next() as u8).collect()
+                let len = (rng.next_u64() % 512) as usize;
+                (0..len).map(|_| rng.next_u64() as u8).collect()
             } else {
                 let mut b = valid.clone();
-                for _ in 0..1 + rng.next() % 4 {
-                    let i = (rng.next() % b.len() as u64) as usize;
-                    b[i] = rng.next() as u8;
+                for _ in 0..1 + rng.next_u64() % 4 {
+                    let i = (rng.next_u64() % b.len() as u64) as usize;
+                    b[i] = rng.next_u64() as u8;
                 }
-                b.truncate((rng.next() % (b.len() as u64 + 1)) as usize);
+                b.truncate((rng.next_u64() % (b.len() as u64 + 1)) as usize);
                 b
             };
             std::fs::write(&path, &bytes).unwrap();
