@@ -151,21 +151,8 @@ fn scenario(name: &str) -> Option<Scenario> {
 
 pub fn run(args: &[String]) -> Result<(), String> {
     if cfg!(debug_assertions) {
-        // Timing a debug build measures the wrong thing: rerun this task in release.
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        return crate::run(
-            std::process::Command::new(cargo)
-                .current_dir(crate::workspace_root())
-                .args([
-                    "run",
-                    "--quiet",
-                    "--release",
-                    "--package",
-                    "xtask",
-                    "--",
-                    "bench-gate",
-                ])
-                .args(args),
+        return Err(
+            "bench-gate times the engine: run it in release (`cargo xtask bench-gate`)".into(),
         );
     }
     let o = parse(args)?;
