@@ -31,6 +31,7 @@ cargo xtask bench-gate [options]
   --calibrate S       seconds of the long run that measures each variant's true slowdown (default 60)
   --max-time S        per-comparison time budget (default: CompareConfig's, 15 s)
   --auto              --max-time auto: extend the budget to what the metric needs
+  --sessions N        independently loaded sessions per side (default: CompareConfig's, 2)
   --out FILE          also write every comparison as JSON Lines
 ";
 
@@ -42,6 +43,7 @@ struct Options {
     calibrate_s: f64,
     max_time_s: Option<f64>,
     auto: bool,
+    sessions: Option<usize>,
     out: Option<PathBuf>,
 }
 
@@ -64,6 +66,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         calibrate_s: 60.0,
         max_time_s: None,
         auto: false,
+        sessions: None,
         out: None,
     };
     let mut it = args.iter();
@@ -94,6 +97,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--calibrate" => o.calibrate_s = num(value()?)?,
             "--max-time" => o.max_time_s = Some(num(value()?)?),
             "--auto" => o.auto = true,
+            "--sessions" => o.sessions = Some(num(value()?)? as usize),
             "--out" => o.out = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(HELP.to_string()),
             other => return Err(format!("unknown option {other}\n\n{HELP}")),
@@ -151,21 +155,8 @@ fn scenario(name: &str) -> Option<Scenario> {
 
 pub fn run(args: &[String]) -> Result<(), String> {
     if cfg!(debug_assertions) {
-        // Timing a debug build measures the wrong thing: rerun this task in release.
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        return crate::run(
-            std::process::Command::new(cargo)
-                .current_dir(crate::workspace_root())
-                .args([
-                    "run",
-                    "--quiet",
-                    "--release",
-                    "--package",
-                    "xtask",
-                    "--",
-                    "bench-gate",
-                ])
-                .args(args),
+        return Err(
+            "bench-gate times the engine: run it in release (`cargo xtask bench-gate`)".into(),
         );
     }
     let o = parse(args)?;
@@ -228,6 +219,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     seed: Some(1000 + i as u64),
                     max_time_s: o.max_time_s.unwrap_or(CompareConfig::default().max_time_s),
                     extend_to_decide: o.auto,
+                    sessions_per_side: o
+                        .sessions
+                        .unwrap_or(CompareConfig::default().sessions_per_side),
                     ..CompareConfig::default()
                 };
                 // The product's path: both models loaded afresh for every comparison (two

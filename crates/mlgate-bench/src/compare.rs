@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 use mlgate_backends::{BackendKind, Registry, Session, SessionInfo, SessionOptions};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
 
 use crate::fingerprint::Fingerprint;
 use crate::harness::InputSet;
@@ -285,10 +286,92 @@ fn pct(v: f64) -> String {
     format!("{:+.2}%", v * 100.0)
 }
 
-/// Judges block pairs (milliseconds; `baseline[k]` and `candidate[k]` adjacent in time).
+/// Judges block pairs (milliseconds; `baseline[k]` and `candidate[k]` adjacent in time),
+/// each side measured on one loaded session.
 pub fn analyze(
     baseline: &[Vec<f64>],
     candidate: &[Vec<f64>],
+    config: &CompareConfig,
+    seed: u64,
+) -> Analysis {
+    analyze_loads(baseline, candidate, (1, 1), config, seed)
+}
+
+/// Below this p, a side's sessions are taken to differ (one-way ANOVA of their block
+/// medians), and the between-load variance enters the interval.
+const LOAD_TEST_ALPHA: f64 = 0.05;
+
+/// One side's load-to-load variation: a one-way ANOVA of the log block medians grouped by
+/// the session (load) that ran them. Interleaving spreads drift over every session alike,
+/// so what separates the groups is the load itself (memory layout, allocation, packing).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LoadVariation {
+    sessions: usize,
+    /// exp(largest − smallest session mean) − 1: how far apart the loads are.
+    spread: f64,
+    p_value: f64,
+    /// Between-load variance component (log scale, method of moments, ≥ 0).
+    variance: f64,
+}
+
+fn load_variation(by_session: &[Vec<f64>]) -> Option<LoadVariation> {
+    let groups: Vec<&Vec<f64>> = by_session.iter().filter(|g| g.len() >= 2).collect();
+    let g = groups.len();
+    let n: usize = groups.iter().map(|v| v.len()).sum();
+    if g < 2 || n <= g {
+        return None;
+    }
+    let grand = groups.iter().flat_map(|v| v.iter()).sum::<f64>() / n as f64;
+    let means: Vec<f64> = groups
+        .iter()
+        .map(|v| v.iter().sum::<f64>() / v.len() as f64)
+        .collect();
+    let ssb: f64 = groups
+        .iter()
+        .zip(&means)
+        .map(|(v, m)| v.len() as f64 * (m - grand).powi(2))
+        .sum();
+    let ssw: f64 = groups
+        .iter()
+        .zip(&means)
+        .map(|(v, m)| v.iter().map(|x| (x - m).powi(2)).sum::<f64>())
+        .sum();
+    let (df_between, df_within) = ((g - 1) as f64, (n - g) as f64);
+    let (msb, msw) = (ssb / df_between, ssw / df_within);
+    let p_value = if msw > 0.0 {
+        FisherSnedecor::new(df_between, df_within)
+            .map(|f| f.sf(msb / msw))
+            .unwrap_or(f64::NAN)
+    } else if msb > 0.0 {
+        0.0
+    } else {
+        1.0
+    };
+    let sum_sq: f64 = groups.iter().map(|v| (v.len() * v.len()) as f64).sum();
+    let n0 = (n as f64 - sum_sq / n as f64) / df_between;
+    let (lo, hi) = means
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &m| {
+            (l.min(m), h.max(m))
+        });
+    Some(LoadVariation {
+        sessions: g,
+        spread: (hi - lo).exp_m1(),
+        p_value,
+        variance: ((msb - msw) / n0).max(0.0),
+    })
+}
+
+/// Judges block pairs as [`analyze`] does, where each side ran on several loaded sessions:
+/// round `k` used baseline session `k mod na` and candidate session `⌊k/na⌋ mod nb`
+/// (`loads = (na, nb)`). Loads are a random factor: when a side's sessions differ beyond
+/// their noise, the pairs alone overstate what is known (every pair shares the same few
+/// loads), so the between-load variance is added to the interval with Student-t quantiles
+/// on the loads' degrees of freedom, and p is recomputed for it.
+pub fn analyze_loads(
+    baseline: &[Vec<f64>],
+    candidate: &[Vec<f64>],
+    loads: (usize, usize),
     config: &CompareConfig,
     seed: u64,
 ) -> Analysis {
@@ -407,6 +490,56 @@ pub fn analyze(
             )
         }
     };
+    let (mut low, mut high, mut p, mut method) = (low, high, p, method);
+    let (na, nb) = (loads.0.max(1), loads.1.max(1));
+    if na > 1 || nb > 1 {
+        let log_medians = |blocks: &[Vec<f64>], session: &dyn Fn(usize) -> usize, n: usize| {
+            let mut by_session = vec![Vec::new(); n];
+            for (k, b) in blocks[..pairs].iter().enumerate() {
+                let m = stats::median(b);
+                if m > 0.0 && m.is_finite() {
+                    by_session[session(k)].push(m.ln());
+                }
+            }
+            load_variation(&by_session)
+        };
+        let sides = [
+            ("baseline", log_medians(baseline, &|k| k % na, na)),
+            ("candidate", log_medians(candidate, &|k| (k / na) % nb, nb)),
+        ];
+        let (mut variance, mut df) = (0.0, 0usize);
+        for (name, v) in sides {
+            let Some(v) = v.filter(|v| v.p_value < LOAD_TEST_ALPHA && v.variance > 0.0) else {
+                continue;
+            };
+            variance += v.variance / v.sessions as f64;
+            df += v.sessions - 1;
+            notes.push(format!(
+                "{name}: latency depends on the load: its {} sessions differ by up to {} \
+                 (one-way ANOVA of block medians, p = {:.1e}); the interval includes this \
+                 load-to-load variance — more loads per side (--sessions) narrow it",
+                v.sessions,
+                pct(v.spread),
+                v.p_value
+            ));
+        }
+        if variance > 0.0 && df > 0 {
+            let (est, lo, hi) = (delta.ln_1p(), low.ln_1p(), high.ln_1p());
+            let q = (1.0 + config.confidence) / 2.0;
+            let within = (hi - lo) / (2.0 * stats::z_quantile(q));
+            let se = (within * within + variance).sqrt();
+            if let Ok(t) = StudentsT::new(0.0, 1.0, df as f64) {
+                let tq = t.inverse_cdf(q);
+                low = (est - tq * se).exp_m1();
+                high = (est + tq * se).exp_m1();
+                p = p.max(2.0 * t.sf(est.abs() / se));
+                method.push_str(&format!(
+                    "; loads differ: between-load variance added to the interval (Student t, \
+                     {df} df over {na} + {nb} sessions) and p recomputed"
+                ));
+            }
+        }
+    }
     let t = config.threshold;
     let alpha = config.alpha_per_look();
     let significant = p < alpha;
@@ -727,7 +860,13 @@ pub fn compare_session_sets(
             let ms = |blocks: &[Vec<u64>]| -> Vec<Vec<f64>> {
                 blocks.iter().map(|b| stats::to_ms(b)).collect()
             };
-            let an = analyze(&ms(&blocks_a), &ms(&blocks_b), config, seed ^ looks as u64);
+            let an = analyze_loads(
+                &ms(&blocks_a),
+                &ms(&blocks_b),
+                (na, nb),
+                config,
+                seed ^ looks as u64,
+            );
             if an.verdict != Verdict::Inconclusive || out_of_time {
                 break an;
             }
@@ -1053,6 +1192,64 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Two loads per side where the model's latency depends on the load (one load of each
+    /// side lands 12% slower, as the slow CNN does on tract): an A/A pair whose candidate
+    /// loads both landed slow. The pairs alone see +6% and call it a regression; with the
+    /// loads as a random factor it is inconclusive at a 2% threshold, and the note says why.
+    #[test]
+    fn a_load_dependent_model_is_not_a_regression_of_two_unlucky_loads() {
+        let (na, nb) = (2, 2);
+        let base_load = [1.0, 1.12];
+        let cand_load = [1.12, 1.12];
+        let (mut a, mut b) = series(80, 3, 0.0, |_| 1.0, 7);
+        for k in 0..a.len() {
+            a[k].iter_mut().for_each(|v| *v *= base_load[k % na]);
+            b[k].iter_mut().for_each(|v| *v *= cand_load[(k / na) % nb]);
+        }
+        let config = CompareConfig {
+            threshold: 0.02,
+            ..CompareConfig::default()
+        };
+        let pairs_only = analyze(&a, &b, &config, 1);
+        assert_eq!(pairs_only.verdict, Verdict::Regression, "{pairs_only:?}");
+        let an = analyze_loads(&a, &b, (na, nb), &config, 1);
+        assert_eq!(an.verdict, Verdict::Inconclusive, "{an:?}");
+        assert!(an.ci_low < 0.0 && an.ci_high > 0.12, "{an:?}");
+        assert!(an.method.contains("between-load variance"), "{}", an.method);
+        assert!(
+            an.notes
+                .iter()
+                .any(|n| n.starts_with("baseline: latency depends on the load")),
+            "{:?}",
+            an.notes
+        );
+    }
+
+    /// Loads that do not differ leave the interval as the pairs give it.
+    #[test]
+    fn equal_loads_leave_the_interval_alone() {
+        let (a, b) = series(80, 3, 0.10, |_| 1.0, 3);
+        let config = CompareConfig::default();
+        let one = analyze(&a, &b, &config, 1);
+        let many = analyze_loads(&a, &b, (2, 2), &config, 1);
+        assert_eq!(many.verdict, Verdict::Regression, "{many:?}");
+        if many.notes.is_empty() {
+            assert_eq!((one.ci_low, one.ci_high), (many.ci_low, many.ci_high));
+        }
+    }
+
+    #[test]
+    fn load_variation_matches_a_hand_computed_anova() {
+        // Groups {1,2,3} and {4,5,6}: means 2 and 5 (grand 3.5), SSB = 2·3·1.5² = 13.5,
+        // SSW = 4, so F = 13.5/1 on (1, 4) df, p = 0.0213; n0 = 3, component (13.5 − 1)/3.
+        let v = load_variation(&[vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0]]).unwrap();
+        assert_eq!(v.sessions, 2);
+        assert!((v.p_value - 0.021_31).abs() < 5e-5, "{v:?}");
+        assert!((v.variance - 12.5 / 3.0).abs() < 1e-12, "{v:?}");
+        assert!((v.spread - 3f64.exp_m1()).abs() < 1e-12, "{v:?}");
+        assert_eq!(load_variation(&[vec![1.0, 2.0]]), None);
     }
 
     #[test]
