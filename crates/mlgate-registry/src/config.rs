@@ -176,12 +176,12 @@ impl Budget {
     pub fn save(&self, path: &Path) -> Result<()> {
         self.check()?;
         let text = read_optional(path)?.unwrap_or_else(|| BUDGET_HEADER.to_string());
-        let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-            RegistryError::BadFile {
-                path: path.to_path_buf(),
-                message: format!("{}; fix or remove the file", e.message()),
-            }
-        })?;
+        let mut doc: toml_edit::DocumentMut =
+            text.parse()
+                .map_err(|e: toml_edit::TomlError| RegistryError::BadFile {
+                    path: path.to_path_buf(),
+                    message: format!("{}; fix or remove the file", e.message()),
+                })?;
         for c in Constraint::ALL {
             match self.get(c) {
                 Some(v) => match doc.get_mut(c.key()).and_then(|i| i.as_value_mut()) {

@@ -211,10 +211,18 @@ mod tests {
     #[test]
     fn impossible_dates_are_rejected() {
         let now = parse_when("2024-03-10T12:00:00Z", 0).unwrap();
-        for bad in ["2024-02-31", "2023-02-29", "1900-02-29", "2024-04-31", "2024-01-00"] {
+        for bad in [
+            "2024-02-31",
+            "2023-02-29",
+            "1900-02-29",
+            "2024-04-31",
+            "2024-01-00",
+        ] {
             assert!(parse_when(bad, now).is_err(), "{bad} was accepted");
         }
-        assert!(parse_when("2024-02-31", now).unwrap_err().contains("has 29 days"));
+        assert!(parse_when("2024-02-31", now)
+            .unwrap_err()
+            .contains("has 29 days"));
         for good in ["2024-02-29", "2000-02-29", "2023-12-31", "2024-04-30"] {
             let ms = parse_when(good, now).unwrap();
             assert_eq!(&format_utc(ms)[..10], good);
