@@ -955,6 +955,9 @@ pub fn compare_models(
         more_b.push(extra_b);
     }
     let environment = Fingerprint::capture(a.info());
+    for w in a.info().warnings.iter().chain(&b.info().warnings) {
+        progress.warn(w);
+    }
     let mut sides_a: Vec<&mut dyn Session> = vec![a.as_mut()];
     sides_a.extend(more_a.iter_mut().map(|s| s.as_mut() as &mut dyn Session));
     let mut sides_b: Vec<&mut dyn Session> = vec![b.as_mut()];
@@ -1150,6 +1153,7 @@ mod tests {
                 graph_optimization: mlgate_backends::OptLevel::default(),
                 execution_provider: mlgate_backends::ExecutionProvider::Cpu,
                 load_ms: 0.0,
+                warnings: Vec::new(),
             };
             let s = Spin {
                 info,

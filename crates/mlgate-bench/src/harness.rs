@@ -242,6 +242,9 @@ pub fn benchmark_model(
         rel_half_width: None,
     });
     let (mut session, load_ms, load_memory) = load_session(registry, backend, model, options)?;
+    for w in &session.info().warnings {
+        progress.warn(w);
+    }
     let sets = make_inputs(session.inputs()).map_err(|detail| BenchError::Inputs {
         model: model.to_owned(),
         detail,

@@ -135,6 +135,10 @@ pub trait Progress {
     fn update(&mut self, _status: &Status) {}
     /// A phase ended; a display may clear its line.
     fn finish(&mut self) {}
+    /// Something the user should read that is not an error: what a runtime said while
+    /// loading a model ([`mlgate_backends::SessionInfo::warnings`]). This crate prints
+    /// nothing, so it hands such lines to the caller here.
+    fn warn(&mut self, _message: &str) {}
 }
 
 /// Progress that goes nowhere (piped output, tests, library use).
