@@ -128,27 +128,28 @@ fn main() -> ExitCode {
     };
     let json = cli.json;
     let kind = cli.command.kind();
-    cmd::ws::configure(cli.workspace.clone());
+    let ctx = cmd::context::Context::new(json, cli.strict_output, cli.workspace.clone());
+    let ctx = &ctx;
     let result = match cli.command {
-        Command::Inspect(args) => cmd::inspect::run(args, json),
-        Command::Infer(args) => cmd::infer::run(args, json, cli.strict_output),
-        Command::Doctor(args) => cmd::doctor::run(args, json),
-        Command::Runtime(args) => cmd::runtime::run(args, json),
-        Command::Benchmark(args) => cmd::benchmark::run(args, json),
-        Command::Compare(args) => cmd::compare::run(args, json),
-        Command::CiCheck(args) => cmd::ci_check::run(args, json),
-        Command::Validate(args) => cmd::validate::run(args, json),
-        Command::Ci(args) => cmd::ci::run(args, json),
-        Command::Init(args) => cmd::init::run(args, json),
-        Command::Import(args) => cmd::import::run(args, json),
-        Command::Log(args) => cmd::log::run(args, json),
-        Command::Diff(args) => cmd::diff::run(args, json),
-        Command::Tag(args) => cmd::tag::run(args, json),
-        Command::Baseline(args) => cmd::baseline::run(args, json),
-        Command::Budget(args) => cmd::budget::run(args, json),
-        Command::History(args) => cmd::history::run(args, json),
-        Command::Status(args) => cmd::status::run(args, json),
-        Command::Verify(args) => cmd::verify::run(args, json),
+        Command::Inspect(args) => cmd::inspect::run(args, ctx),
+        Command::Infer(args) => cmd::infer::run(args, ctx),
+        Command::Doctor(args) => cmd::doctor::run(args, ctx),
+        Command::Runtime(args) => cmd::runtime::run(args, ctx),
+        Command::Benchmark(args) => cmd::benchmark::run(args, ctx),
+        Command::Compare(args) => cmd::compare::run(args, ctx),
+        Command::CiCheck(args) => cmd::ci_check::run(args, ctx),
+        Command::Validate(args) => cmd::validate::run(args, ctx),
+        Command::Ci(args) => cmd::ci::run(args, ctx),
+        Command::Init(args) => cmd::init::run(args, ctx),
+        Command::Import(args) => cmd::import::run(args, ctx),
+        Command::Log(args) => cmd::log::run(args, ctx),
+        Command::Diff(args) => cmd::diff::run(args, ctx),
+        Command::Tag(args) => cmd::tag::run(args, ctx),
+        Command::Baseline(args) => cmd::baseline::run(args, ctx),
+        Command::Budget(args) => cmd::budget::run(args, ctx),
+        Command::History(args) => cmd::history::run(args, ctx),
+        Command::Status(args) => cmd::status::run(args, ctx),
+        Command::Verify(args) => cmd::verify::run(args, ctx),
     };
     let code: u8 = match result {
         Ok(Outcome::Success) => 0,
@@ -164,7 +165,7 @@ fn main() -> ExitCode {
         }
     };
     // The command history records the real exit code; it never changes it.
-    cmd::ws::record_history(kind, code);
+    ctx.record_history(kind, code);
     ExitCode::from(code)
 }
 

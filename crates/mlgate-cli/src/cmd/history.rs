@@ -4,7 +4,8 @@
 use mlgate::report::{Envelope, HistoryDeleted, HistoryList};
 use mlgate::workspace::{CommandEntry, CommandKind, HistoryFilter};
 
-use crate::cmd::{view, ws};
+use crate::cmd::context::{self, Context};
+use crate::cmd::view;
 use crate::render;
 use crate::Outcome;
 
@@ -50,8 +51,9 @@ impl Args {
     }
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
-    let workspace = ws::open()?;
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
+    let workspace = ctx.open()?;
     match args.command {
         Some(HistoryCommand::Delete { id }) => {
             let deleted = workspace.history_delete(&id)?;
@@ -65,8 +67,8 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             }
         }
         Some(HistoryCommand::Clear { yes }) => {
-            if !ws::confirm("Delete the whole command history?", yes, "--yes")? {
-                return ws::cancelled(json);
+            if !context::confirm("Delete the whole command history?", yes, "--yes")? {
+                return context::cancelled(json);
             }
             let n = workspace.history_clear()?;
             if json {
