@@ -3,7 +3,7 @@
 //! says where its limit came from.
 
 use mlgate::report::Envelope;
-use mlgate::workspace::{Budget, BudgetCheck, BudgetState, CheckStatus, CommandKind, Constraint};
+use mlgate::workspace::{Budget, BudgetCheck, BudgetUpdate, BudgetState, CheckStatus, CommandKind, Constraint};
 
 use crate::cmd::context::{self, Context};
 use crate::cmd::view;
@@ -88,15 +88,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
             show(state, json)?;
         }
         BudgetCommand::Set(limits) => {
-            let update = limits.budget();
-            if update.is_empty() {
-                return Err(mlgate::Error::Invalid {
-                    what: "budget",
-                    value: "(no constraint)".into(),
-                    hint: "pass at least one of --max-latency, --max-p95, --max-memory, --max-size"
-                        .into(),
-                });
-            }
+            let update = BudgetUpdate::new(limits.budget())?;
             let state = ctx.open_for_write()?.budget_set(&update)?;
             show(state, json)?;
         }

@@ -2,7 +2,7 @@
 //! touches builds or benchmarks.
 
 use mlgate::report::{Envelope, HistoryDeleted, HistoryList};
-use mlgate::workspace::{CommandEntry, CommandKind, HistoryFilter};
+use mlgate::workspace::{CommandEntry, CommandKind, HistoryQuery, HistorySelect};
 
 use crate::cmd::context::{self, Context};
 use crate::cmd::view;
@@ -17,7 +17,7 @@ pub struct Args {
     /// Only this command (`import`, `baseline`, `tag create`, ...), or `failed` for every
     /// command that exited non-zero.
     #[arg(long)]
-    pub filter: Option<String>,
+    pub filter: Option<HistorySelect>,
     /// Only since: `yesterday`, `7 days ago`, `2024-01-31` (UTC).
     #[arg(long)]
     pub since: Option<String>,
@@ -81,11 +81,8 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
             }
         }
         None => {
-            let failed = args.filter.as_deref() == Some("failed");
-            let filter = HistoryFilter {
-                command: args.filter.filter(|_| !failed),
-                kinds: Vec::new(),
-                failed_only: failed,
+            let query = HistoryQuery {
+                select: args.filter,
                 since: args
                     .since
                     .as_deref()
@@ -94,7 +91,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
                 build_id_prefix: args.build_id,
                 limit: Some(args.limit),
             };
-            let entries = workspace.history(&filter)?;
+            let entries = workspace.history_matching(&query)?;
             if json {
                 render::print_json(&Envelope::new(HistoryList { entries }))?;
             } else if entries.is_empty() {
