@@ -35,18 +35,18 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use mlgate_backends::{BackendKind, Registry, Session, SessionInfo, SessionOptions};
+use mlgate_backends::{BackendKind, RuntimeCatalog, Session, SessionInfo, SessionOptions};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::fingerprint::Fingerprint;
+use crate::fingerprint::MeasurementEnvironment;
 use crate::harness::InputSet;
 use crate::hypothesis::{
     block_bootstrap_ratio, hodges_lehmann_one_sample, metric_of, wilcoxon_signed_rank,
 };
 use crate::memory::PhaseMemory;
 use crate::stats::{self, min_samples_for, LatencySummary, Rng, Stability};
-use crate::{BenchError, Metric, Progress, Result, Status};
+use crate::{BenchError, Metric, Progress, ProgressUpdate, Result};
 
 /// Settings of a comparison. Times are seconds; `threshold` is a fraction (0.05 = 5%).
 ///
@@ -622,7 +622,7 @@ pub fn compare_session_sets(
     let wall = Instant::now();
     let max_time = Duration::from_secs_f64(config.max_time_s);
     // Warm both, each with at most a quarter of the budget.
-    progress.update(&Status {
+    progress.update(&ProgressUpdate {
         phase: "warmup",
         label: "baseline and candidate".into(),
         elapsed_s: 0.0,
@@ -732,7 +732,7 @@ pub fn compare_session_sets(
                 break an;
             }
             next_look = (elapsed.mul_f64(1.5)).min(budget);
-            progress.update(&Status {
+            progress.update(&ProgressUpdate {
                 phase: "comparing",
                 label: format!("look {looks}: {}", an.verdict),
                 elapsed_s: elapsed.as_secs_f64(),
@@ -742,7 +742,7 @@ pub fn compare_session_sets(
             });
         } else if last_progress.elapsed() >= Duration::from_millis(100) {
             last_progress = Instant::now();
-            progress.update(&Status {
+            progress.update(&ProgressUpdate {
                 phase: "comparing",
                 label: format!("{} block pairs", blocks_a.len()),
                 elapsed_s: elapsed.as_secs_f64(),
@@ -847,7 +847,7 @@ pub struct CompareResult {
     pub candidate: Loaded,
     /// Shapes of the inputs both models ran on.
     pub input_shapes: Vec<(String, Vec<usize>)>,
-    pub environment: Fingerprint,
+    pub environment: MeasurementEnvironment,
     pub config: CompareConfig,
     pub comparison: Comparison,
 }
@@ -871,7 +871,7 @@ pub struct ModelPair<'a> {
 /// model's resident memory is in "before" and so not in the delta. A primer load of the
 /// baseline, dropped before either measured load, takes the process's one-time costs.
 pub fn compare_models(
-    registry: &Registry,
+    registry: &RuntimeCatalog,
     pair: &ModelPair<'_>,
     set: &InputSet,
     config: &CompareConfig,
@@ -887,7 +887,7 @@ pub fn compare_models(
     let mut config = config.clone();
     let seed = config.seed_or_fresh();
     config.seed = Some(seed);
-    progress.update(&Status {
+    progress.update(&ProgressUpdate {
         phase: "loading",
         label: "baseline and candidate".into(),
         elapsed_s: 0.0,
@@ -954,7 +954,7 @@ pub fn compare_models(
         more_a.push(extra_a);
         more_b.push(extra_b);
     }
-    let environment = Fingerprint::capture(a.info());
+    let environment = MeasurementEnvironment::capture(a.info());
     for w in a.info().warnings.iter().chain(&b.info().warnings) {
         progress.warn(w);
     }

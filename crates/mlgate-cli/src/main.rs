@@ -110,11 +110,12 @@ impl Command {
     }
 }
 
-/// Outcome of a command that did not fail: 0 or a gate's 1.
+/// Outcome of a command that ran to the end: exit 0, 1 or 2.
 pub enum Outcome {
     Success,
-    /// A gate found a real regression: exit 1.
-    Regression,
+    /// A check the command exists to make failed: a real regression, an exceeded budget,
+    /// suspicious outputs under `--strict-output`. Exit 1.
+    Failed,
     /// The command found damage and reported it itself, on stderr and in its own report
     /// (verify): exit 2 without another message.
     Problems,
@@ -153,7 +154,7 @@ fn main() -> ExitCode {
     };
     let code: u8 = match result {
         Ok(Outcome::Success) => 0,
-        Ok(Outcome::Regression) => 1,
+        Ok(Outcome::Failed) => 1,
         Ok(Outcome::Problems) => 2,
         Err(err) => {
             if json {

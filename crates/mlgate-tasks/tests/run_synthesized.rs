@@ -6,11 +6,11 @@ mod common;
 
 use std::path::Path;
 
-use mlgate_backends::{BackendKind, Registry, SessionOptions};
+use mlgate_backends::{BackendKind, RuntimeCatalog, SessionOptions};
 use mlgate_tasks::{check_outputs, synthesize_ladder, SynthesisOptions, SynthesizedInputs, Task};
 
 /// ONNX Runtime, or `None` with a note (a failure when test data is required).
-fn ort(registry: &Registry) -> Option<BackendKind> {
+fn ort(registry: &RuntimeCatalog) -> Option<BackendKind> {
     let status = registry.get(BackendKind::OnnxRuntime)?.probe();
     if status.available {
         return Some(BackendKind::OnnxRuntime);
@@ -25,7 +25,7 @@ fn ort(registry: &Registry) -> Option<BackendKind> {
 
 /// Runs every set on `kind`; returns the output issues of each run, as text.
 fn run(
-    registry: &Registry,
+    registry: &RuntimeCatalog,
     kind: BackendKind,
     model: &Path,
     sets: &[SynthesizedInputs],
@@ -60,7 +60,7 @@ fn sets_for(model: &Path) -> (mlgate_ir::ModelInfo, Vec<SynthesizedInputs>) {
 #[test]
 fn fixtures_run_on_tract_and_onnxruntime_with_clean_outputs() {
     let (_dir, fixtures) = common::fixtures();
-    let registry = Registry::from_env();
+    let registry = RuntimeCatalog::from_env();
     let ort = ort(&registry);
     for f in mlgate_ir::fixtures::ALL {
         let model = fixtures.join(f.file_name);
@@ -92,7 +92,7 @@ fn nlp_ladder_is_clipped_to_the_position_table() {
     let sets = synthesize_ladder(&info, &model, &options).unwrap();
     let lens: Vec<Option<usize>> = sets.iter().map(|s| s.seq_len).collect();
     assert_eq!(lens, [Some(16), Some(512)]);
-    let registry = Registry::from_env();
+    let registry = RuntimeCatalog::from_env();
     let issues = run(&registry, BackendKind::Tract, &model, &sets);
     assert!(issues.is_empty(), "{issues:#?}");
 }
@@ -110,14 +110,14 @@ fn task_override_still_runs() {
         };
         let sets = synthesize_ladder(&info, &model, &options).unwrap();
         assert_eq!(sets[0].task.task, task);
-        let registry = Registry::from_env();
+        let registry = RuntimeCatalog::from_env();
         run(&registry, BackendKind::Tract, &model, &sets);
     }
 }
 
 #[test]
 fn third_party_onnx_models_run_on_onnxruntime() {
-    let registry = Registry::from_env();
+    let registry = RuntimeCatalog::from_env();
     let Some(ort) = ort(&registry) else {
         return;
     };
@@ -175,7 +175,7 @@ fn silero_vad_runs_on_tract() {
     let model = dir.join("silero_vad_16k_sequence.onnx");
     let (_, sets) = sets_for(&model);
     assert_eq!(sets[0].tensors[0].shape(), &[1, 576]);
-    let registry = Registry::from_env();
+    let registry = RuntimeCatalog::from_env();
     let issues = run(&registry, BackendKind::Tract, &model, &sets);
     assert!(issues.is_empty(), "{issues:#?}");
 }
@@ -185,7 +185,7 @@ fn silero_vad_runs_on_tract() {
 #[test]
 fn fixtures_agree_between_tract_and_onnxruntime() {
     let (_dir, fixtures) = common::fixtures();
-    let registry = Registry::from_env();
+    let registry = RuntimeCatalog::from_env();
     let Some(ort) = ort(&registry) else { return };
     let mut compared = 0;
     for f in mlgate_ir::fixtures::ALL {

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mlgate_backends::{BackendKind, Registry, RuntimeConfig, SessionOptions};
+use mlgate_backends::{BackendKind, RuntimeCatalog, RuntimeConfig, SessionOptions};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -14,9 +14,9 @@ pub use mlgate_bench::compare::{Analysis, Loaded, Side};
 pub use mlgate_bench::harness::{ColdStart, Settling, Throughput};
 pub use mlgate_bench::memory::write_timeline_jsonl;
 pub use mlgate_bench::{
-    BenchConfig, BenchmarkResult, CompareConfig, CompareResult, Comparison, Fingerprint, InputSet,
-    LatencySummary, Metric, NoProgress, PercentileEstimate, PhaseMemory, Progress, RunResult,
-    Stability, Status, TimelineSample, Verdict,
+    BenchConfig, BenchmarkResult, CompareConfig, CompareResult, Comparison, InputSet,
+    LatencySummary, MeasurementEnvironment, Metric, NoProgress, PercentileEstimate, PhaseMemory,
+    Progress, ProgressUpdate, RunResult, Stability, TimelineSample, Verdict,
 };
 
 use crate::model::ModelRef;
@@ -105,7 +105,7 @@ fn input_set(s: SynthesizedInputs) -> InputSet {
 
 /// The runtime to use: the named one, else the first that runs the model's format.
 pub fn resolve_backend(
-    registry: &Registry,
+    registry: &RuntimeCatalog,
     model: &Path,
     name: Option<&str>,
 ) -> Result<BackendKind> {
@@ -219,7 +219,7 @@ pub fn benchmark(
     progress: &mut dyn Progress,
 ) -> Result<BenchmarkRun> {
     let model = &request.model.path;
-    let registry = Registry::new(&request.runtimes);
+    let registry = RuntimeCatalog::new(&request.runtimes);
     // A build is measured on the runtime its target names unless the request says else.
     let backend_name = request
         .backend
@@ -308,7 +308,7 @@ pub(crate) fn measure_pair(
         config,
         runtimes,
     } = request;
-    let registry = Registry::new(runtimes);
+    let registry = RuntimeCatalog::new(runtimes);
     let backend = resolve_backend(&registry, baseline, backend.as_deref())?;
     // Synthesized once, from the baseline: both sides run on exactly the same tensors.
     let first = synthesize_inputs(baseline, inputs)?

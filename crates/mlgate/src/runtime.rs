@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use mlgate_backends::{
-    host, install, BackendKind, Registry, RuntimeConfig, SessionInfo, SessionOptions,
+    host, install, BackendKind, RuntimeCatalog, RuntimeConfig, SessionInfo, SessionOptions,
 };
 use mlgate_ir::tensor::{Tensor, TensorStats};
 use schemars::JsonSchema;
@@ -14,14 +14,14 @@ use serde::{Deserialize, Serialize};
 use crate::model::ModelRef;
 use crate::{Dim, Error, ModelInfo, OutputMode, Result, SynthesisOptions, Task, TaskReport};
 
-pub use mlgate_backends::host::{Doctor, HostFingerprint};
+pub use mlgate_backends::host::{Doctor, HostInfo};
 pub use mlgate_backends::install::Installed;
 pub use mlgate_backends::RuntimeStatus;
 
 /// Every runtime mlgate knows, with found/missing, library path, version and — for a
 /// missing one — the command that installs it; plus the host fingerprint.
 pub fn doctor(runtimes: &RuntimeConfig) -> Doctor {
-    host::doctor(&Registry::new(runtimes))
+    host::doctor(&RuntimeCatalog::new(runtimes))
 }
 
 /// True when the embedded default (tract) can run ONNX models: `mlgate doctor` exits 0.
@@ -151,7 +151,7 @@ pub const INFER_SCHEMA: &str = "mlgate.infer/v1";
 pub fn infer(request: &InferRequest) -> Result<InferReport> {
     let model = &request.model.path;
     let info = crate::inspect(model)?;
-    let registry = Registry::new(&request.runtimes);
+    let registry = RuntimeCatalog::new(&request.runtimes);
     // A build runs on the runtime its target names unless the request says else.
     let backend = request
         .backend

@@ -287,7 +287,7 @@ impl HistoryQuery {
 
 /// `mlgate status`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Status {
+pub struct WorkspaceStatus {
     pub workspace: PathBuf,
     pub hostname: String,
     pub machine_id: String,
@@ -766,7 +766,7 @@ impl Workspace {
         Ok(self.reg.borrow_mut().record_command(cmd)?)
     }
 
-    pub fn status(&self) -> Result<Status> {
+    pub fn status(&self) -> Result<WorkspaceStatus> {
         let reg = self.reg.borrow();
         let (builds, benchmarks) = reg.counts()?;
         let last_build = reg
@@ -799,7 +799,7 @@ impl Workspace {
         let workspace = reg.dir().to_path_buf();
         let machine = reg.machine().clone();
         drop(reg);
-        Ok(Status {
+        Ok(WorkspaceStatus {
             workspace,
             hostname: machine.hostname,
             machine_id: machine.id,

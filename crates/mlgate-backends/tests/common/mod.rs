@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mlgate_backends::{Backend, BackendKind, Registry, RuntimeConfig};
+use mlgate_backends::{Backend, BackendKind, RuntimeCatalog, RuntimeConfig};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -36,13 +36,13 @@ pub fn testdata(sub: &str) -> Option<PathBuf> {
     None
 }
 
-pub fn registry() -> Registry {
-    Registry::new(&RuntimeConfig::from_env())
+pub fn registry() -> RuntimeCatalog {
+    RuntimeCatalog::new(&RuntimeConfig::from_env())
 }
 
 /// The backend `kind` if its runtime is usable here; otherwise a note (or a panic when
 /// `MLGATE_REQUIRE_RUNTIMES=1`).
-pub fn backend(registry: &Registry, kind: BackendKind) -> Option<&dyn Backend> {
+pub fn backend(registry: &RuntimeCatalog, kind: BackendKind) -> Option<&dyn Backend> {
     let b = registry.get(kind)?;
     let status = b.probe();
     if status.available {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use comfy_table::{presets, CellAlignment, Table};
 use mlgate::benchmark::{
     BenchmarkReport, BenchmarkRequest, InputSpec, LatencySummary, MeasureLimits, PhaseMemory,
-    Progress, RunResult, Status,
+    Progress, ProgressUpdate, RunResult,
 };
 
 use crate::cmd::context::Context;
@@ -125,7 +125,7 @@ struct Bar {
 }
 
 impl Progress for Bar {
-    fn update(&mut self, s: &Status) {
+    fn update(&mut self, s: &ProgressUpdate) {
         if !self.enabled {
             return;
         }

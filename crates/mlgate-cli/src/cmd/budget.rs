@@ -3,7 +3,9 @@
 //! says where its limit came from.
 
 use mlgate::report::Envelope;
-use mlgate::workspace::{Budget, BudgetCheck, BudgetUpdate, BudgetState, CheckStatus, CommandKind, Constraint};
+use mlgate::workspace::{
+    Budget, BudgetCheck, BudgetState, BudgetUpdate, CheckStatus, CommandKind, Constraint,
+};
 
 use crate::cmd::context::{self, Context};
 use crate::cmd::view;
@@ -116,7 +118,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
                 print!("{}", validation(&check));
             }
             if failed {
-                return Ok(Outcome::Regression);
+                return Ok(Outcome::Failed);
             }
         }
     }

@@ -141,7 +141,7 @@ impl BudgetArgs {
 /// A verdict's exit: 1 for a failure, 0 for a pass or skip.
 pub fn outcome(verdict: &Verdict) -> Outcome {
     match verdict.status {
-        VerdictStatus::Fail => Outcome::Regression,
+        VerdictStatus::Fail => Outcome::Failed,
         // An error verdict is returned as an error by the facade; keep it exit 2 if one
         // ever arrives here.
         VerdictStatus::Error => Outcome::Problems,

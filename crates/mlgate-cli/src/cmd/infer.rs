@@ -73,7 +73,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         }
     }
     Ok(if report.output_check_failed {
-        Outcome::Regression
+        Outcome::Failed
     } else {
         Outcome::Success
     })

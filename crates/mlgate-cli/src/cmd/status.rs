@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use mlgate::report::Envelope;
-use mlgate::workspace::{Constraint, Status};
+use mlgate::workspace::{Constraint, WorkspaceStatus};
 
 use crate::cmd::context::Context;
 use crate::cmd::view;
@@ -25,7 +25,7 @@ pub fn run(_args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-pub fn render_status(s: &Status) -> String {
+pub fn render_status(s: &WorkspaceStatus) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "mlgate status  {}", s.hostname);
     let _ = writeln!(out, "✓ Workspace  {}", s.workspace.display());
