@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use mlgate_backends::{BackendKind, Registry, Session, SessionInfo, SessionOptions};
+use mlgate_backends::{BackendKind, RuntimeCatalog, Session, SessionInfo, SessionOptions};
 use mlgate_bench::harness::harness_overhead_ns;
 use mlgate_bench::{
     compare_models, compare_sessions, CompareConfig, InputSet, Metric, ModelPair, NoProgress,
@@ -171,7 +171,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
         Ok(path)
     };
-    let registry = Registry::from_env();
+    let registry = RuntimeCatalog::from_env();
     let load = |path: &Path| -> Result<Box<dyn Session>, String> {
         let mut s = registry
             .load(BackendKind::Tract, path, &SessionOptions::default())
@@ -345,7 +345,7 @@ impl Session for NullSession {
     }
 }
 
-fn overhead(registry: &Registry) -> Result<(), String> {
+fn overhead(registry: &RuntimeCatalog) -> Result<(), String> {
     let tiny = crate::workspace_root().join("target/bench-gate/tiny_mlp.onnx");
     mlgate_ir::onnx::write_model(&tiny, &mlgate_ir::fixtures::tiny_mlp())
         .map_err(|e| e.to_string())?;
@@ -373,7 +373,7 @@ fn overhead(registry: &Registry) -> Result<(), String> {
 }
 
 fn print_machine(info: &SessionInfo) {
-    let f = mlgate_bench::Fingerprint::capture(info);
+    let f = mlgate_bench::MeasurementEnvironment::capture(info);
     println!("machine: {}; load average {:?}", f.short(), f.load_average);
 }
 

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use mlgate_backends::discovery::find_library;
 use mlgate_backends::inputs::synthetic_inputs;
-use mlgate_backends::{onnxruntime, BackendKind, Registry, RuntimeConfig, SessionOptions};
+use mlgate_backends::{onnxruntime, BackendKind, RuntimeCatalog, RuntimeConfig, SessionOptions};
 use mlgate_ir::tensor::TensorData;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -29,7 +29,7 @@ fn per_call_ns(iterations: usize, mut f: impl FnMut() -> Res<()>) -> Res<f64> {
 }
 
 fn mlgate_loop(model: &Path, iterations: usize) -> Res<f64> {
-    let registry = Registry::new(&RuntimeConfig::from_env());
+    let registry = RuntimeCatalog::new(&RuntimeConfig::from_env());
     let options = SessionOptions {
         intra_op_threads: Some(1),
         ..Default::default()
@@ -55,7 +55,7 @@ fn bare_loop(model: &Path, iterations: usize) -> Res<f64> {
     let mut binding = session.create_binding()?;
     let mut keep = Vec::new();
     // Same synthetic data as the mlgate loop, built through mlgate's own description.
-    let registry = Registry::new(&config);
+    let registry = RuntimeCatalog::new(&config);
     let described = registry
         .get(BackendKind::Tract)
         .ok_or("tract")?

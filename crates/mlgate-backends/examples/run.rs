@@ -8,14 +8,14 @@ use std::path::Path;
 use std::time::Instant;
 
 use mlgate_backends::{
-    inputs::synthetic_inputs, install, BackendKind, Registry, RuntimeConfig, SessionOptions,
+    inputs::synthetic_inputs, install, BackendKind, RuntimeCatalog, RuntimeConfig, SessionOptions,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = RuntimeConfig::from_env();
     if args.first().map(String::as_str) == Some("doctor") {
-        let d = mlgate_backends::host::doctor(&Registry::new(&config));
+        let d = mlgate_backends::host::doctor(&RuntimeCatalog::new(&config));
         println!("{:#?}", d);
         return Ok(());
     }
@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [backend, model] = &args[..] else {
         return Err("usage: run BACKEND MODEL | run install RUNTIME...".into());
     };
-    let registry = Registry::new(&config);
+    let registry = RuntimeCatalog::new(&config);
     let kind: BackendKind = backend.parse()?;
     let options = SessionOptions {
         intra_op_threads: Some(1),

@@ -148,6 +148,11 @@ pub struct SessionInfo {
     pub execution_provider: ExecutionProvider,
     /// Time to load and prepare the model, in milliseconds.
     pub load_ms: f64,
+    /// What the runtime said while loading that a user should see (LiteRT's own warnings,
+    /// its chatter filtered out). The library prints nothing; a caller shows these. Not
+    /// stored or serialized: they describe this load, not the measurement.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// Whether a runtime can be used on this machine, and if not, how to fix that.

@@ -5,11 +5,11 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::{Registry, RuntimeStatus};
+use crate::{RuntimeCatalog, RuntimeStatus};
 
 /// The facts about this machine that change benchmark numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
-pub struct HostFingerprint {
+pub struct HostInfo {
     pub cpu_model: Option<String>,
     pub logical_cores: usize,
     /// CPU frequency governor (`performance`, `powersave`, ...), where the OS exposes it.
@@ -36,8 +36,8 @@ fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
     (out.status.success() && !s.is_empty()).then_some(s)
 }
 
-impl HostFingerprint {
-    pub fn detect() -> HostFingerprint {
+impl HostInfo {
+    pub fn detect() -> HostInfo {
         let logical_cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
@@ -71,7 +71,7 @@ impl HostFingerprint {
                     .ok()?;
                 kb.checked_mul(1024)
             });
-            HostFingerprint {
+            HostInfo {
                 cpu_model: field("model name")
                     .or_else(|| field("Hardware"))
                     .or_else(|| field("Model")),
@@ -83,7 +83,7 @@ impl HostFingerprint {
                 memory_bytes,
             }
         } else if cfg!(target_os = "macos") {
-            HostFingerprint {
+            HostInfo {
                 cpu_model: command_output("sysctl", &["-n", "machdep.cpu.brand_string"]),
                 logical_cores,
                 governor: None,
@@ -95,7 +95,7 @@ impl HostFingerprint {
                     .and_then(|s| s.parse().ok()),
             }
         } else {
-            HostFingerprint {
+            HostInfo {
                 cpu_model: None,
                 logical_cores,
                 governor: None,
@@ -111,15 +111,15 @@ impl HostFingerprint {
 /// `mlgate doctor`: the host and every runtime's status.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Doctor {
-    pub host: HostFingerprint,
+    pub host: HostInfo,
     pub runtimes: Vec<RuntimeStatus>,
 }
 
 /// Probes every registered runtime. Finding a library may load it (to read its version),
 /// and may ask the active Python once where its packages are.
-pub fn doctor(registry: &Registry) -> Doctor {
+pub fn doctor(registry: &RuntimeCatalog) -> Doctor {
     Doctor {
-        host: HostFingerprint::detect(),
+        host: HostInfo::detect(),
         runtimes: registry.iter().map(|b| b.probe()).collect(),
     }
 }
@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn fingerprint_has_the_basics() {
-        let h = HostFingerprint::detect();
+        let h = HostInfo::detect();
         assert!(h.logical_cores >= 1);
         assert!(!h.os.is_empty() && !h.arch.is_empty());
         if cfg!(target_os = "linux") {
@@ -147,7 +147,7 @@ mod tests {
             python: Some("/nonexistent/python3".into()),
             ..Default::default()
         };
-        let d = doctor(&Registry::new(&config));
+        let d = doctor(&RuntimeCatalog::new(&config));
         let tract = d
             .runtimes
             .iter()

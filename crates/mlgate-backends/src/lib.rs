@@ -4,7 +4,7 @@
 //! fingerprint and `doctor`, and an ONNX conformance runner.
 //!
 //! Depends on `mlgate-ir` only, among mlgate crates. Invariants:
-//! - one module per runtime, registered in [`registry`]; no other code matches on runtimes;
+//! - one module per runtime, registered in [`catalog`]; no other code matches on runtimes;
 //! - nothing is downloaded or linked at build time: ONNX Runtime and LiteRT are shared
 //!   libraries found (or installed by [`install`]) at run time, tract is compiled in;
 //! - user input never panics mlgate: a missing library, a bad model or wrong inputs is a
@@ -15,6 +15,7 @@
 //!   load-time warnings are passed on to stderr, its INFO chatter is dropped.
 
 mod backend;
+pub mod catalog;
 pub mod conformance;
 pub mod coreml;
 pub mod discovery;
@@ -24,7 +25,6 @@ pub mod inputs;
 pub mod install;
 pub mod litert;
 pub mod onnxruntime;
-pub mod registry;
 pub mod targets;
 pub mod tract;
 
@@ -32,6 +32,6 @@ pub use backend::{
     Backend, BackendKind, CoremlComputeUnits, ExecutionProvider, OptLevel, RuntimeStatus, Session,
     SessionInfo, SessionOptions,
 };
+pub use catalog::RuntimeCatalog;
 pub use discovery::RuntimeConfig;
 pub use error::{BackendError, Result};
-pub use registry::Registry;

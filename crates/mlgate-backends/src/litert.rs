@@ -343,16 +343,17 @@ mod stderr {
         }
     }
 
-    /// Writes the lines of `log` that are not LiteRT's chatter (INFO, and warnings that GPU
-    /// or NPU accelerator libraries are absent) to stderr.
-    pub fn replay_non_info(log: &str) {
+    /// The lines of `log` that are not LiteRT's chatter (INFO, and warnings that GPU or NPU
+    /// accelerator libraries are absent), for the session's info.
+    pub fn notable_lines(log: &str) -> Vec<String> {
         let chatter =
             |l: &str| l.starts_with("INFO:") || l.contains("_registry.cc") || l.trim().is_empty();
         let mut seen = std::collections::HashSet::new();
         // LiteRT repeats some warnings once per tensor; once per load is enough.
-        for line in log.lines().filter(|l| !chatter(l) && seen.insert(*l)) {
-            eprintln!("{line}");
-        }
+        log.lines()
+            .filter(|l| !chatter(l) && seen.insert(*l))
+            .map(str::to_string)
+            .collect()
     }
 }
 
@@ -490,7 +491,7 @@ mod imp {
             });
             match result {
                 Ok(mut session) => {
-                    stderr::replay_non_info(&log);
+                    session.info.warnings = stderr::notable_lines(&log);
                     session.info.load_ms = start.elapsed().as_secs_f64() * 1e3;
                     Ok(Box::new(session))
                 }
@@ -880,6 +881,7 @@ mod imp {
                     graph_optimization: options.graph_optimization,
                     execution_provider: options.execution_provider,
                     load_ms: 0.0,
+                    warnings: Vec::new(),
                 },
                 handles: h,
             })

@@ -327,6 +327,7 @@ mod imp {
                     graph_optimization: options.graph_optimization,
                     execution_provider: options.execution_provider,
                     load_ms: start.elapsed().as_secs_f64() * 1e3,
+                    warnings: Vec::new(),
                 },
             }))
         }

@@ -109,6 +109,7 @@ impl Backend for TractBackend {
                 graph_optimization: options.graph_optimization,
                 execution_provider: options.execution_provider,
                 load_ms: 0.0,
+                warnings: Vec::new(),
             },
         };
         // A model with static inputs is optimized now, so load time includes it as it does

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use mlgate_backends::{BackendError, BackendKind, Registry, RuntimeConfig, SessionOptions};
+use mlgate_backends::{BackendError, BackendKind, RuntimeCatalog, RuntimeConfig, SessionOptions};
 
 #[test]
 fn missing_libraries_explain_how_to_install() {
@@ -18,7 +18,7 @@ fn missing_libraries_explain_how_to_install() {
         python: Some("/nonexistent/python3".into()),
         ..Default::default()
     };
-    let registry = Registry::new(&config);
+    let registry = RuntimeCatalog::new(&config);
     for (kind, cmd) in [
         (BackendKind::OnnxRuntime, "mlgate runtime install ort"),
         (BackendKind::LiteRt, "mlgate runtime install litert"),

@@ -35,19 +35,19 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use mlgate_backends::{BackendKind, Registry, Session, SessionInfo, SessionOptions};
+use mlgate_backends::{BackendKind, RuntimeCatalog, Session, SessionInfo, SessionOptions};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
 
-use crate::fingerprint::Fingerprint;
+use crate::fingerprint::MeasurementEnvironment;
 use crate::harness::InputSet;
 use crate::hypothesis::{
     block_bootstrap_ratio, hodges_lehmann_one_sample, metric_of, wilcoxon_signed_rank,
 };
 use crate::memory::PhaseMemory;
 use crate::stats::{self, min_samples_for, LatencySummary, Stability};
-use crate::{BenchError, Metric, Progress, Result, Status};
+use crate::{BenchError, Metric, Progress, ProgressUpdate, Result};
 
 /// Settings of a comparison. Times are seconds; `threshold` is a fraction (0.05 = 5%).
 ///
@@ -755,7 +755,7 @@ pub fn compare_session_sets(
     let wall = Instant::now();
     let max_time = Duration::from_secs_f64(config.max_time_s);
     // Warm both, each with at most a quarter of the budget.
-    progress.update(&Status {
+    progress.update(&ProgressUpdate {
         phase: "warmup",
         label: "baseline and candidate".into(),
         elapsed_s: 0.0,
@@ -871,7 +871,7 @@ pub fn compare_session_sets(
                 break an;
             }
             next_look = (elapsed.mul_f64(1.5)).min(budget);
-            progress.update(&Status {
+            progress.update(&ProgressUpdate {
                 phase: "comparing",
                 label: format!("look {looks}: {}", an.verdict),
                 elapsed_s: elapsed.as_secs_f64(),
@@ -881,7 +881,7 @@ pub fn compare_session_sets(
             });
         } else if last_progress.elapsed() >= Duration::from_millis(100) {
             last_progress = Instant::now();
-            progress.update(&Status {
+            progress.update(&ProgressUpdate {
                 phase: "comparing",
                 label: format!("{} block pairs", blocks_a.len()),
                 elapsed_s: elapsed.as_secs_f64(),
@@ -986,7 +986,7 @@ pub struct CompareResult {
     pub candidate: Loaded,
     /// Shapes of the inputs both models ran on.
     pub input_shapes: Vec<(String, Vec<usize>)>,
-    pub environment: Fingerprint,
+    pub environment: MeasurementEnvironment,
     pub config: CompareConfig,
     pub comparison: Comparison,
 }
@@ -1010,7 +1010,7 @@ pub struct ModelPair<'a> {
 /// model's resident memory is in "before" and so not in the delta. A primer load of the
 /// baseline, dropped before either measured load, takes the process's one-time costs.
 pub fn compare_models(
-    registry: &Registry,
+    registry: &RuntimeCatalog,
     pair: &ModelPair<'_>,
     set: &InputSet,
     config: &CompareConfig,
@@ -1026,7 +1026,7 @@ pub fn compare_models(
     let mut config = config.clone();
     let seed = config.seed_or_fresh();
     config.seed = Some(seed);
-    progress.update(&Status {
+    progress.update(&ProgressUpdate {
         phase: "loading",
         label: "baseline and candidate".into(),
         elapsed_s: 0.0,
@@ -1093,7 +1093,10 @@ pub fn compare_models(
         more_a.push(extra_a);
         more_b.push(extra_b);
     }
-    let environment = Fingerprint::capture(a.info());
+    let environment = MeasurementEnvironment::capture(a.info());
+    for w in a.info().warnings.iter().chain(&b.info().warnings) {
+        progress.warn(w);
+    }
     let mut sides_a: Vec<&mut dyn Session> = vec![a.as_mut()];
     sides_a.extend(more_a.iter_mut().map(|s| s.as_mut() as &mut dyn Session));
     let mut sides_b: Vec<&mut dyn Session> = vec![b.as_mut()];
@@ -1347,6 +1350,7 @@ mod tests {
                 graph_optimization: mlgate_backends::OptLevel::default(),
                 execution_provider: mlgate_backends::ExecutionProvider::Cpu,
                 load_ms: 0.0,
+                warnings: Vec::new(),
             };
             let s = Spin {
                 info,

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Fingerprint {
+pub struct MeasurementEnvironment {
     pub cpu_model: Option<String>,
     /// Logical CPUs this process may run on.
     pub cores: usize,
@@ -101,13 +101,13 @@ fn is_hash(s: &str) -> bool {
     (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-impl Fingerprint {
+impl MeasurementEnvironment {
     /// The fingerprint of this machine for a measurement on `session`.
-    pub fn capture(session: &SessionInfo) -> Fingerprint {
+    pub fn capture(session: &SessionInfo) -> MeasurementEnvironment {
         // The machine facts come from the backends' host fingerprint (what `doctor` shows);
         // this adds what matters for one measurement: affinity, load, session, commit.
-        let host = mlgate_backends::host::HostFingerprint::detect();
-        Fingerprint {
+        let host = mlgate_backends::host::HostInfo::detect();
+        MeasurementEnvironment {
             cpu_model: host.cpu_model,
             cores: host.logical_cores,
             affinity: std::fs::read_to_string("/proc/self/status")

@@ -7,16 +7,16 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use mlgate_backends::{BackendKind, Registry, Session, SessionInfo, SessionOptions};
+use mlgate_backends::{BackendKind, RuntimeCatalog, Session, SessionInfo, SessionOptions};
 use mlgate_ir::tensor::Tensor;
 use mlgate_ir::TensorInfo;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::fingerprint::Fingerprint;
+use crate::fingerprint::MeasurementEnvironment;
 use crate::memory::{PeakMeter, Phase, PhaseMemory, Sampler, TimelineSample};
 use crate::stats::{self, LatencySummary, Stability};
-use crate::{BenchError, Metric, Progress, Result, Status};
+use crate::{BenchError, Metric, Progress, ProgressUpdate, Result};
 
 /// How long and how much to measure. Times are seconds.
 ///
@@ -182,7 +182,7 @@ pub struct ColdStart {
 pub struct BenchmarkResult {
     pub model: PathBuf,
     pub session: SessionInfo,
-    pub environment: Fingerprint,
+    pub environment: MeasurementEnvironment,
     pub config: BenchConfig,
     pub cold_start: ColdStart,
     pub runs: Vec<RunResult>,
@@ -200,7 +200,7 @@ pub const METHOD: &str =
 
 /// Loads `model` and measures the peak RSS while doing so.
 pub fn load_session(
-    registry: &Registry,
+    registry: &RuntimeCatalog,
     backend: BackendKind,
     model: &Path,
     options: &SessionOptions,
@@ -218,7 +218,7 @@ pub type MakeInputs<'a> = &'a dyn Fn(&[TensorInfo]) -> std::result::Result<Vec<I
 /// Loads `model`, makes its inputs with `make_inputs` (from the declared inputs), measures
 /// cold start and then every input set.
 pub fn benchmark_model(
-    registry: &Registry,
+    registry: &RuntimeCatalog,
     backend: BackendKind,
     model: &Path,
     options: &SessionOptions,
@@ -233,7 +233,7 @@ pub fn benchmark_model(
     if let Some(s) = &sampler {
         s.set_phase(Phase::Load);
     }
-    progress.update(&Status {
+    progress.update(&ProgressUpdate {
         phase: "loading",
         label: model.display().to_string(),
         elapsed_s: 0.0,
@@ -242,6 +242,9 @@ pub fn benchmark_model(
         rel_half_width: None,
     });
     let (mut session, load_ms, load_memory) = load_session(registry, backend, model, options)?;
+    for w in &session.info().warnings {
+        progress.warn(w);
+    }
     let sets = make_inputs(session.inputs()).map_err(|detail| BenchError::Inputs {
         model: model.to_owned(),
         detail,
@@ -252,7 +255,7 @@ pub fn benchmark_model(
             detail: "no input sets to measure".into(),
         });
     }
-    let environment = Fingerprint::capture(session.info());
+    let environment = MeasurementEnvironment::capture(session.info());
     let mut runs = Vec::with_capacity(sets.len());
     for set in &sets {
         runs.push(measure(
@@ -331,7 +334,7 @@ pub fn measure(
         let (ns, _) = timed_run(session)?;
         warmup.push(ns);
         if warmup.len() % 16 == 0 {
-            progress.update(&Status {
+            progress.update(&ProgressUpdate {
                 phase: "warmup",
                 label: set.label.clone(),
                 elapsed_s: e.as_secs_f64(),
@@ -401,7 +404,7 @@ pub fn measure(
                     break;
                 }
             }
-            progress.update(&Status {
+            progress.update(&ProgressUpdate {
                 phase: "measuring",
                 label: set.label.clone(),
                 elapsed_s: elapsed.as_secs_f64(),

@@ -16,7 +16,7 @@
 //! - tails are never trimmed and samples never fabricated: outliers are counted and flagged,
 //!   raw samples are kept in every result, and a percentile without enough samples to bound
 //!   it is withheld, not estimated;
-//! - every result carries n, the method and the machine ([`fingerprint::Fingerprint`]).
+//! - every result carries n, the method and the machine ([`fingerprint::MeasurementEnvironment`]).
 
 pub mod compare;
 mod error;
@@ -37,7 +37,7 @@ pub use compare::{
     Comparison, ModelPair, Verdict,
 };
 pub use error::{BenchError, Result};
-pub use fingerprint::Fingerprint;
+pub use fingerprint::MeasurementEnvironment;
 pub use harness::{
     benchmark_model, measure, BenchConfig, BenchmarkResult, InputSet, MakeInputs, RunResult,
 };
@@ -116,7 +116,7 @@ impl FromStr for Metric {
 
 /// What the harness is doing, for a progress display.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Status {
+pub struct ProgressUpdate {
     /// `loading`, `warmup`, `measuring`, `comparing`.
     pub phase: &'static str,
     /// Which input set or pair is measured, e.g. `seq_len=128`.
@@ -132,9 +132,13 @@ pub struct Status {
 /// Receives progress. The harness calls it between timed runs (never inside the timed
 /// region), at most about ten times a second. Every method has a no-op default.
 pub trait Progress {
-    fn update(&mut self, _status: &Status) {}
+    fn update(&mut self, _status: &ProgressUpdate) {}
     /// A phase ended; a display may clear its line.
     fn finish(&mut self) {}
+    /// Something the user should read that is not an error: what a runtime said while
+    /// loading a model ([`mlgate_backends::SessionInfo::warnings`]). This crate prints
+    /// nothing, so it hands such lines to the caller here.
+    fn warn(&mut self, _message: &str) {}
 }
 
 /// Progress that goes nowhere (piped output, tests, library use).

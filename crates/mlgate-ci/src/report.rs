@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlgate_bench::{Comparison, Fingerprint, Metric, PhaseMemory, Verdict as AbVerdict};
+use mlgate_bench::{Comparison, MeasurementEnvironment, Metric, PhaseMemory, Verdict as AbVerdict};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -199,7 +199,7 @@ pub struct Evidence {
     pub size: SizeEvidence,
     pub memory: MemoryEvidence,
     /// The machine the numbers come from (this one, for side-by-side runs).
-    pub environment: Option<Fingerprint>,
+    pub environment: Option<MeasurementEnvironment>,
 }
 
 /// `mlgate ci-check --json`: the low-level gate between two models.
@@ -273,7 +273,7 @@ pub struct ValidateReport {
     pub p95_ms: Option<Measured>,
     pub peak_memory: Option<PhaseMemory>,
     pub backend: Option<String>,
-    pub environment: Option<Fingerprint>,
+    pub environment: Option<MeasurementEnvironment>,
     pub method: String,
 }
 

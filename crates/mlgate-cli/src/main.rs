@@ -110,11 +110,12 @@ impl Command {
     }
 }
 
-/// Outcome of a command that did not fail: 0 or a gate's 1.
+/// Outcome of a command that ran to the end: exit 0, 1 or 2.
 pub enum Outcome {
     Success,
-    /// A gate found a real regression: exit 1.
-    Regression,
+    /// A check the command exists to make failed: a real regression, an exceeded budget,
+    /// suspicious outputs under `--strict-output`. Exit 1.
+    Failed,
     /// The command found damage and reported it itself, on stderr and in its own report
     /// (verify): exit 2 without another message.
     Problems,
@@ -128,31 +129,32 @@ fn main() -> ExitCode {
     };
     let json = cli.json;
     let kind = cli.command.kind();
-    cmd::ws::configure(cli.workspace.clone());
+    let ctx = cmd::context::Context::new(json, cli.strict_output, cli.workspace.clone());
+    let ctx = &ctx;
     let result = match cli.command {
-        Command::Inspect(args) => cmd::inspect::run(args, json),
-        Command::Infer(args) => cmd::infer::run(args, json, cli.strict_output),
-        Command::Doctor(args) => cmd::doctor::run(args, json),
-        Command::Runtime(args) => cmd::runtime::run(args, json),
-        Command::Benchmark(args) => cmd::benchmark::run(args, json),
-        Command::Compare(args) => cmd::compare::run(args, json),
-        Command::CiCheck(args) => cmd::ci_check::run(args, json),
-        Command::Validate(args) => cmd::validate::run(args, json),
-        Command::Ci(args) => cmd::ci::run(args, json),
-        Command::Init(args) => cmd::init::run(args, json),
-        Command::Import(args) => cmd::import::run(args, json),
-        Command::Log(args) => cmd::log::run(args, json),
-        Command::Diff(args) => cmd::diff::run(args, json),
-        Command::Tag(args) => cmd::tag::run(args, json),
-        Command::Baseline(args) => cmd::baseline::run(args, json),
-        Command::Budget(args) => cmd::budget::run(args, json),
-        Command::History(args) => cmd::history::run(args, json),
-        Command::Status(args) => cmd::status::run(args, json),
-        Command::Verify(args) => cmd::verify::run(args, json),
+        Command::Inspect(args) => cmd::inspect::run(args, ctx),
+        Command::Infer(args) => cmd::infer::run(args, ctx),
+        Command::Doctor(args) => cmd::doctor::run(args, ctx),
+        Command::Runtime(args) => cmd::runtime::run(args, ctx),
+        Command::Benchmark(args) => cmd::benchmark::run(args, ctx),
+        Command::Compare(args) => cmd::compare::run(args, ctx),
+        Command::CiCheck(args) => cmd::ci_check::run(args, ctx),
+        Command::Validate(args) => cmd::validate::run(args, ctx),
+        Command::Ci(args) => cmd::ci::run(args, ctx),
+        Command::Init(args) => cmd::init::run(args, ctx),
+        Command::Import(args) => cmd::import::run(args, ctx),
+        Command::Log(args) => cmd::log::run(args, ctx),
+        Command::Diff(args) => cmd::diff::run(args, ctx),
+        Command::Tag(args) => cmd::tag::run(args, ctx),
+        Command::Baseline(args) => cmd::baseline::run(args, ctx),
+        Command::Budget(args) => cmd::budget::run(args, ctx),
+        Command::History(args) => cmd::history::run(args, ctx),
+        Command::Status(args) => cmd::status::run(args, ctx),
+        Command::Verify(args) => cmd::verify::run(args, ctx),
     };
     let code: u8 = match result {
         Ok(Outcome::Success) => 0,
-        Ok(Outcome::Regression) => 1,
+        Ok(Outcome::Failed) => 1,
         Ok(Outcome::Problems) => 2,
         Err(err) => {
             if json {
@@ -164,7 +166,7 @@ fn main() -> ExitCode {
         }
     };
     // The command history records the real exit code; it never changes it.
-    cmd::ws::record_history(kind, code);
+    ctx.record_history(kind, code);
     ExitCode::from(code)
 }
 

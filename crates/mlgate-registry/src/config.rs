@@ -171,13 +171,46 @@ impl Budget {
     }
 
     /// Write `budget.toml` atomically (a concurrent reader sees the old or the new file).
+    /// An existing file is edited in place: only the constraints' values change, so the
+    /// comments, order and other formatting a team committed stay as they were.
     pub fn save(&self, path: &Path) -> Result<()> {
         self.check()?;
-        let body = toml::to_string(self).map_err(|e| RegistryError::BadFile {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        crate::store::write_atomic(path, format!("{BUDGET_HEADER}{body}").as_bytes())
+        let text = read_optional(path)?.unwrap_or_else(|| BUDGET_HEADER.to_string());
+        let mut doc: toml_edit::DocumentMut =
+            text.parse()
+                .map_err(|e: toml_edit::TomlError| RegistryError::BadFile {
+                    path: path.to_path_buf(),
+                    message: format!("{}; fix or remove the file", e.message()),
+                })?;
+        for c in Constraint::ALL {
+            match self.get(c) {
+                Some(v) => match doc.get_mut(c.key()).and_then(|i| i.as_value_mut()) {
+                    Some(old) => {
+                        // Keep a trailing comment on the line (`max_size_mb = 8  # app store`).
+                        let decor = old.decor().clone();
+                        *old = toml_edit::Value::from(v);
+                        *old.decor_mut() = decor;
+                    }
+                    None => {
+                        doc[c.key()] = toml_edit::value(v);
+                        // In a file of comments only (the header, after `budget clear`) they
+                        // are the document's trailer, which prints after every key; they
+                        // belong above the first one.
+                        if doc.len() == 1 {
+                            let trailer = doc.trailing().as_str().unwrap_or("").to_string();
+                            doc.set_trailing("");
+                            if let Some(mut key) = doc.key_mut(c.key()) {
+                                key.leaf_decor_mut().set_prefix(trailer);
+                            }
+                        }
+                    }
+                },
+                None => {
+                    doc.remove(c.key());
+                }
+            }
+        }
+        crate::store::write_atomic(path, doc.to_string().as_bytes())
     }
 
     /// The limits in force: each constraint from `flags` if given there, else from the file.
@@ -422,6 +455,50 @@ mod tests {
         assert_eq!(limits[0].source, LimitSource::Flag);
         assert_eq!(limits[1].constraint, Constraint::MaxSizeMb);
         assert_eq!(limits[1].source.to_string(), "budget.toml");
+    }
+
+    #[test]
+    fn saving_keeps_comments_and_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("budget.toml");
+        let committed = "# Team budget, agreed 2024-05.\n\
+                         # Size first: the app store limit.\n\
+                         max_size_mb = 8.0  # store limit\n\
+                         \n\
+                         # p50 on the mid-range phone\n\
+                         max_latency_ms = 10.0\n\
+                         max_p95_ms = 20.0\n";
+        std::fs::write(&path, committed).unwrap();
+        let mut budget = Budget::load(&path).unwrap();
+        budget.set(Constraint::MaxLatencyMs, Some(12.5));
+        budget.set(Constraint::MaxP95Ms, None);
+        budget.set(Constraint::MaxMemoryMb, Some(300.0));
+        budget.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "# Team budget, agreed 2024-05.\n\
+             # Size first: the app store limit.\n\
+             max_size_mb = 8.0  # store limit\n\
+             \n\
+             # p50 on the mid-range phone\n\
+             max_latency_ms = 12.5\n\
+             max_memory_mb = 300.0\n"
+        );
+        assert_eq!(Budget::load(&path).unwrap(), budget);
+    }
+
+    #[test]
+    fn a_new_budget_file_explains_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("budget.toml");
+        let budget = Budget {
+            max_latency_ms: Some(10.0),
+            ..Budget::default()
+        };
+        budget.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("{BUDGET_HEADER}max_latency_ms = 10.0\n"));
     }
 
     #[test]

@@ -24,6 +24,15 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
@@ -84,7 +93,22 @@ pub fn parse_when(text: &str, now: i64) -> Result<i64, String> {
             .and_then(|d| now.checked_sub(d))
             .ok_or_else(|| hint.to_string());
     }
-    parse_date_time(&t).ok_or_else(|| hint.to_string())
+    parse_date_time(&t).ok_or_else(|| match impossible_day(&t) {
+        Some(days) => format!("that month has {days} days; {hint}"),
+        None => hint.to_string(),
+    })
+}
+
+/// The length of the month when `t` is a well-formed date whose day does not exist in it
+/// (`2024-02-31`), so the error can say why rather than only what is accepted.
+fn impossible_day(t: &str) -> Option<u32> {
+    let date = t.split(['t', ' ']).next()?;
+    let mut it = date.split('-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: u32 = it.next()?.parse().ok()?;
+    let d: u32 = it.next()?.parse().ok()?;
+    let days = (1..=12).contains(&m).then(|| days_in_month(y, m))?;
+    (d > days).then_some(days)
 }
 
 fn parse_date_time(t: &str) -> Option<i64> {
@@ -96,7 +120,8 @@ fn parse_date_time(t: &str) -> Option<i64> {
     let y: i64 = it.next()?.parse().ok()?;
     let m: u32 = it.next()?.parse().ok()?;
     let d: u32 = it.next()?.parse().ok()?;
-    if it.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    // 2024-02-31 is a typo, not 2 March: a day past its month's end is rejected.
+    if it.next().is_some() || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return None;
     }
     let mut ms = days_from_civil(y, m, d) * DAY_MS;
@@ -181,5 +206,26 @@ mod tests {
         );
         assert!(parse_when("last tuesday", now).is_err());
         assert!(parse_when("2024-13-01", now).is_err());
+    }
+
+    #[test]
+    fn impossible_dates_are_rejected() {
+        let now = parse_when("2024-03-10T12:00:00Z", 0).unwrap();
+        for bad in [
+            "2024-02-31",
+            "2023-02-29",
+            "1900-02-29",
+            "2024-04-31",
+            "2024-01-00",
+        ] {
+            assert!(parse_when(bad, now).is_err(), "{bad} was accepted");
+        }
+        assert!(parse_when("2024-02-31", now)
+            .unwrap_err()
+            .contains("has 29 days"));
+        for good in ["2024-02-29", "2000-02-29", "2023-12-31", "2024-04-30"] {
+            let ms = parse_when(good, now).unwrap();
+            assert_eq!(&format_utc(ms)[..10], good);
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use mlgate_backends::{BackendKind, Registry, SessionOptions};
+use mlgate_backends::{BackendKind, RuntimeCatalog, SessionOptions};
 use mlgate_tasks::{check_outputs, synthesize_ladder, SynthesisOptions, SynthesizedInputs, Task};
 
 fn inspect(path: &Path) -> mlgate_ir::ModelInfo {
@@ -12,13 +12,13 @@ fn inspect(path: &Path) -> mlgate_ir::ModelInfo {
 }
 
 /// ONNX Runtime, which must be installed (see `mlgate_testkit::require_backend`).
-fn ort(registry: &Registry) -> BackendKind {
+fn ort(registry: &RuntimeCatalog) -> BackendKind {
     mlgate_testkit::require_backend(registry, BackendKind::OnnxRuntime).kind()
 }
 
 /// Runs every set on `kind`; returns the output issues of each run, as text.
 fn run(
-    registry: &Registry,
+    registry: &RuntimeCatalog,
     kind: BackendKind,
     model: &Path,
     sets: &[SynthesizedInputs],
@@ -51,7 +51,7 @@ fn sets_for(model: &Path) -> (mlgate_ir::ModelInfo, Vec<SynthesizedInputs>) {
 }
 
 /// Every fixture's ladder of synthesized inputs runs on `kind` with clean outputs.
-fn fixtures_run_with_clean_outputs(registry: &Registry, kind: BackendKind) {
+fn fixtures_run_with_clean_outputs(registry: &RuntimeCatalog, kind: BackendKind) {
     let fixtures = mlgate_testkit::Fixtures::new();
     for f in mlgate_ir::fixtures::ALL {
         let model = fixtures.model(f.file_name);

@@ -22,7 +22,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use mlgate_backends::{Backend, BackendKind, Registry, RuntimeConfig};
+use mlgate_backends::{Backend, BackendKind, RuntimeCatalog, RuntimeConfig};
 
 pub mod wire;
 
@@ -80,8 +80,8 @@ pub fn mlgate_home() -> PathBuf {
 }
 
 /// The runtimes, configured like the product's but with [`mlgate_home`].
-pub fn runtimes() -> Registry {
-    Registry::new(&RuntimeConfig {
+pub fn runtimes() -> RuntimeCatalog {
+    RuntimeCatalog::new(&RuntimeConfig {
         mlgate_home: Some(mlgate_home()),
         ..RuntimeConfig::from_env()
     })
@@ -89,7 +89,7 @@ pub fn runtimes() -> Registry {
 
 /// The runtime `kind`, which must be usable here. Panics, naming the command that installs
 /// it, when it is not.
-pub fn require_backend(registry: &Registry, kind: BackendKind) -> &dyn Backend {
+pub fn require_backend(registry: &RuntimeCatalog, kind: BackendKind) -> &dyn Backend {
     assert_needs_downloads(&format!("the {kind} runtime"));
     let backend = registry
         .get(kind)

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mlgate_backends::{BackendKind, Registry, SessionOptions};
+use mlgate_backends::{BackendKind, RuntimeCatalog, RuntimeConfig, SessionOptions};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -14,11 +14,13 @@ pub use mlgate_bench::compare::{Analysis, Loaded, Side};
 pub use mlgate_bench::harness::{ColdStart, Settling, Throughput};
 pub use mlgate_bench::memory::write_timeline_jsonl;
 pub use mlgate_bench::{
-    BenchConfig, BenchmarkResult, CompareConfig, CompareResult, Comparison, Fingerprint, InputSet,
-    LatencySummary, Metric, NoProgress, PercentileEstimate, PhaseMemory, Progress, RunResult,
-    Stability, Status, TimelineSample, Verdict,
+    BenchConfig, BenchmarkResult, CompareConfig, CompareResult, Comparison, InputSet,
+    LatencySummary, MeasurementEnvironment, Metric, NoProgress, PercentileEstimate, PhaseMemory,
+    Progress, ProgressUpdate, RunResult, Stability, TimelineSample, Verdict,
 };
 
+use crate::model::ModelRef;
+use crate::workspace::Workspace;
 use crate::{Error, Result, SynthesisOptions, SynthesizedInputs};
 
 /// Schema id of [`BenchmarkReport`].
@@ -103,7 +105,7 @@ fn input_set(s: SynthesizedInputs) -> InputSet {
 
 /// The runtime to use: the named one, else the first that runs the model's format.
 pub fn resolve_backend(
-    registry: &Registry,
+    registry: &RuntimeCatalog,
     model: &Path,
     name: Option<&str>,
 ) -> Result<BackendKind> {
@@ -133,16 +135,62 @@ fn session_options(threads: Option<usize>) -> SessionOptions {
     }
 }
 
+/// The limits of one benchmark as a user gives them; [`MeasureLimits::config`] turns them
+/// into the harness's settings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MeasureLimits {
+    /// Exactly this many timed runs (the time limits still cap it); `None`: adaptive.
+    pub runs: Option<u64>,
+    /// At least this many warm-up runs.
+    pub warmup: Option<u64>,
+    /// Measure for at least this many seconds.
+    pub min_time_s: Option<f64>,
+    /// Never measure longer than this per input set.
+    pub max_time_s: Option<f64>,
+    /// Sample RSS and CPU every 100 ms for a timeline.
+    pub timeline: bool,
+}
+
+impl MeasureLimits {
+    /// The harness's settings. A minimum above the given maximum (or a maximum below the
+    /// default minimum) is lowered to it: the maximum is the promise about wall time.
+    pub fn config(&self) -> BenchConfig {
+        let mut config = BenchConfig::default();
+        if let Some(n) = self.runs {
+            config = config.with_runs(n);
+        }
+        if let Some(w) = self.warmup {
+            config.warmup_runs = w;
+        }
+        if let Some(s) = self.min_time_s {
+            config.min_time_s = s;
+            config.max_time_s = config.max_time_s.max(s);
+        }
+        if let Some(s) = self.max_time_s {
+            config.max_time_s = s;
+            config.min_time_s = config.min_time_s.min(s);
+        }
+        if self.timeline {
+            config.timeline_interval_ms = Some(100);
+        }
+        config
+    }
+}
+
 /// What to benchmark and how.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct BenchmarkRequest {
-    pub model: PathBuf,
-    /// Runtime name (`tract`, `onnxruntime`, `litert`, `coreml`); `None`: by format.
+    /// A file, or a build (see [`crate::model::resolve`]); a build's results are recorded.
+    pub model: ModelRef,
+    /// Runtime name (`tract`, `onnxruntime`, `litert`, `coreml`); `None`: the build's
+    /// target's runtime, else the first that runs the format.
     pub backend: Option<String>,
     /// Intra-op threads; `None`: the runtime's default.
     pub threads: Option<usize>,
     pub inputs: InputSpec,
     pub config: BenchConfig,
+    /// Where the runtime libraries are.
+    pub runtimes: RuntimeConfig,
 }
 
 /// `mlgate benchmark --json`.
@@ -154,30 +202,58 @@ pub struct BenchmarkReport {
     pub result: BenchmarkResult,
 }
 
+/// A benchmark and where it was recorded.
+#[derive(Debug, Clone)]
+pub struct BenchmarkRun {
+    pub report: BenchmarkReport,
+    /// Registry ids of the stored results (one per input set) when the model was a build.
+    pub recorded: Vec<i64>,
+}
+
 /// Measures a model: cold start, memory, then latency per input set. See
-/// [`BenchConfig`] for the defaults and [`mlgate_bench::harness`] for the method.
+/// [`BenchConfig`] for the defaults and [`mlgate_bench::harness`] for the method. A
+/// build's results are recorded in `ws`, raw samples included.
 pub fn benchmark(
+    ws: Option<&Workspace>,
     request: &BenchmarkRequest,
     progress: &mut dyn Progress,
-) -> Result<BenchmarkReport> {
-    let registry = Registry::from_env();
-    let backend = resolve_backend(&registry, &request.model, request.backend.as_deref())?;
-    let sets = synthesize_inputs(&request.model, &request.inputs)?;
+) -> Result<BenchmarkRun> {
+    let model = &request.model.path;
+    let registry = RuntimeCatalog::new(&request.runtimes);
+    // A build is measured on the runtime its target names unless the request says else.
+    let backend_name = request
+        .backend
+        .clone()
+        .or_else(|| request.model.build_backend());
+    let backend = resolve_backend(&registry, model, backend_name.as_deref())?;
+    let sets = synthesize_inputs(model, &request.inputs)?;
     let result = mlgate_bench::benchmark_model(
         &registry,
         backend,
-        &request.model,
+        model,
         &session_options(request.threads),
         &|_declared| Ok(sets.clone()),
         &request.config,
         progress,
     )?;
-    Ok(BenchmarkReport {
+    let report = BenchmarkReport {
         schema: BENCHMARK_SCHEMA.to_string(),
         mlgate_version: env!("CARGO_PKG_VERSION").to_string(),
         task: request.inputs.task.clone(),
         result,
-    })
+    };
+    let mut recorded = Vec::new();
+    if let Some(build) = &request.model.build {
+        let ws = ws.ok_or_else(|| Error::Invalid {
+            what: "build",
+            value: build.id.clone(),
+            hint: "a build's benchmark is recorded in its workspace; pass the workspace".into(),
+        })?;
+        for record in benchmark_records(&report) {
+            recorded.push(ws.record_benchmark(&build.id, &record)?);
+        }
+    }
+    Ok(BenchmarkRun { report, recorded })
 }
 
 /// What to compare and how.
@@ -189,6 +265,8 @@ pub struct CompareRequest {
     pub threads: Option<usize>,
     pub inputs: InputSpec,
     pub config: CompareConfig,
+    /// Where the runtime libraries are.
+    pub runtimes: RuntimeConfig,
 }
 
 /// `mlgate compare --json`.
@@ -207,15 +285,7 @@ pub struct CompareReport {
 /// [`mlgate_bench::compare`]). Both get the same synthesized inputs; with several sequence
 /// lengths, the first is used.
 pub fn compare(request: &CompareRequest, progress: &mut dyn Progress) -> Result<CompareReport> {
-    let result = measure_pair(
-        &request.baseline,
-        &request.candidate,
-        request.backend.as_deref(),
-        request.threads,
-        &request.inputs,
-        &request.config,
-        progress,
-    )?;
+    let result = measure_pair(request, progress)?;
     Ok(CompareReport {
         schema: COMPARE_SCHEMA.to_string(),
         mlgate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -226,16 +296,20 @@ pub fn compare(request: &CompareRequest, progress: &mut dyn Progress) -> Result<
 
 /// Both models measured now, interleaved, on one runtime and the same inputs.
 pub(crate) fn measure_pair(
-    baseline: &Path,
-    candidate: &Path,
-    backend: Option<&str>,
-    threads: Option<usize>,
-    inputs: &InputSpec,
-    config: &CompareConfig,
+    request: &CompareRequest,
     progress: &mut dyn Progress,
 ) -> Result<CompareResult> {
-    let registry = Registry::from_env();
-    let backend = resolve_backend(&registry, baseline, backend)?;
+    let CompareRequest {
+        baseline,
+        candidate,
+        backend,
+        threads,
+        inputs,
+        config,
+        runtimes,
+    } = request;
+    let registry = RuntimeCatalog::new(runtimes);
+    let backend = resolve_backend(&registry, baseline, backend.as_deref())?;
     // Synthesized once, from the baseline: both sides run on exactly the same tensors.
     let first = synthesize_inputs(baseline, inputs)?
         .into_iter()
@@ -245,7 +319,7 @@ pub(crate) fn measure_pair(
             value: baseline.display().to_string(),
             hint: "no inputs could be made for it".into(),
         })?;
-    let options = session_options(threads);
+    let options = session_options(*threads);
     let pair = mlgate_bench::ModelPair {
         backend,
         baseline,

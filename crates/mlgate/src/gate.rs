@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use mlgate_backends::RuntimeConfig;
 use mlgate_registry::{Budget, CiConfig, RegistryError};
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,7 @@ pub use mlgate_ci::{
 };
 
 use crate::benchmark::{BenchConfig, CompareConfig, CompareResult, InputSpec, Metric, Progress};
+use crate::model::ModelRef;
 use crate::workspace::{Build, ImportRequest, Workspace};
 use crate::{Error, ModelFormat, ModelInfo, Result};
 
@@ -35,6 +37,26 @@ pub struct ResolvedModel {
 }
 
 impl ResolvedModel {
+    /// The model behind `model`, parsed.
+    pub fn read(model: ModelRef) -> Result<ResolvedModel> {
+        let info = crate::inspect(&model.path)?;
+        Ok(ResolvedModel {
+            path: model.path,
+            build: model.build,
+            tag: model.tag,
+            info,
+        })
+    }
+
+    /// Where it is and what it is in the workspace, without the parsed model.
+    pub fn model_ref(&self) -> ModelRef {
+        ModelRef {
+            path: self.path.clone(),
+            build: self.build.clone(),
+            tag: self.tag.clone(),
+        }
+    }
+
     pub fn subject(&self) -> Subject {
         Subject {
             path: self.path.clone(),
@@ -51,55 +73,13 @@ impl ResolvedModel {
     }
 }
 
-/// Resolves a model argument: an existing file or package wins; otherwise a build of the
-/// workspace (tag, id, or id prefix), run from its artifact after checking its hash — a
-/// damaged artifact is an error naming the build, never a silent pass.
+/// Resolves a model argument (see [`crate::model::resolve`]) and reads the model once.
 pub fn resolve_model(ws: Option<&Workspace>, reference: &str) -> Result<ResolvedModel> {
-    let path = Path::new(reference);
-    if path.exists() {
-        return Ok(ResolvedModel {
-            path: path.to_path_buf(),
-            build: None,
-            tag: None,
-            info: crate::inspect(path)?,
-        });
-    }
-    let Some(ws) = ws else {
-        // No workspace: the argument can only have been meant as a file.
-        crate::inspect(path)?;
-        return unreachable_file(reference);
-    };
-    let build = ws.resolve_build(reference).map_err(|e| match e {
-        Error::Registry(RegistryError::UnknownBuild { .. }) => Error::Invalid {
-            what: "model or build",
-            value: reference.to_string(),
-            hint: format!("it is neither a file nor a build of the workspace ({e})"),
-        },
-        other => other,
-    })?;
-    build_model(ws, build, reference)
-}
-
-/// `inspect` of a missing path always fails; this keeps the type checker honest if it
-/// ever did not.
-fn unreachable_file(reference: &str) -> Result<ResolvedModel> {
-    Err(Error::Invalid {
-        what: "model",
-        value: reference.to_string(),
-        hint: "no such file, and there is no workspace to look it up as a build".into(),
-    })
+    ResolvedModel::read(crate::model::resolve(ws, reference)?)
 }
 
 fn build_model(ws: &Workspace, build: Build, reference: &str) -> Result<ResolvedModel> {
-    let path = ws.model_path(&build)?;
-    let info = crate::inspect(&path)?;
-    let is_id = build.id.starts_with(&reference.to_ascii_lowercase());
-    Ok(ResolvedModel {
-        path,
-        tag: (!is_id).then(|| reference.to_string()),
-        build: Some(build),
-        info,
-    })
+    ResolvedModel::read(ModelRef::from_build(ws, build, reference)?)
 }
 
 /// How to measure.
@@ -118,6 +98,8 @@ pub struct GateSettings {
     pub seq_len: Option<usize>,
     /// Use the builds' stored benchmarks instead of measuring now (explicit opt-in).
     pub use_cached: bool,
+    /// Where the runtime libraries are.
+    pub runtimes: RuntimeConfig,
 }
 
 impl GateSettings {
@@ -246,18 +228,19 @@ pub fn run_gate(
         budget_summary = Some(summary);
         latency = Some(evidence);
     } else {
-        let result = crate::benchmark::measure_pair(
-            &baseline.path,
-            &candidate.path,
-            settings.backend.as_deref(),
-            settings.threads,
-            &InputSpec {
+        let request = crate::benchmark::CompareRequest {
+            baseline: baseline.path.clone(),
+            candidate: candidate.path.clone(),
+            backend: settings.backend.clone(),
+            threads: settings.threads,
+            inputs: InputSpec {
                 seq_lens: settings.seq_len.into_iter().collect(),
                 ..InputSpec::default()
             },
-            &compare_config(thresholds, settings),
-            progress,
-        )?;
+            config: compare_config(thresholds, settings),
+            runtimes: settings.runtimes.clone(),
+        };
+        let result = crate::benchmark::measure_pair(&request, progress)?;
         let evidence = LatencyEvidence::from_comparison(
             &result.comparison,
             result.baseline.session.backend.name(),
@@ -628,9 +611,11 @@ pub fn validate(
             config.max_time_s = s;
             config.min_time_s = config.min_time_s.min(s / 2.0);
         }
+        // A build's result is recorded in the registry, as `mlgate benchmark BUILD` does.
         let report = crate::benchmark::benchmark(
+            ws,
             &crate::benchmark::BenchmarkRequest {
-                model: model.path.clone(),
+                model: model.model_ref(),
                 backend: settings.backend.clone(),
                 threads: settings.threads,
                 inputs: InputSpec {
@@ -638,14 +623,11 @@ pub fn validate(
                     ..InputSpec::default()
                 },
                 config,
+                runtimes: settings.runtimes.clone(),
             },
             progress,
-        )?;
-        if let (Some(ws), Some(build)) = (ws, model.build.as_ref()) {
-            for record in crate::benchmark::benchmark_records(&report) {
-                ws.record_benchmark(&build.id, &record)?;
-            }
-        }
+        )?
+        .report;
         result = Some(report.result);
     }
     let run = result.as_ref().and_then(|r| r.runs.first());

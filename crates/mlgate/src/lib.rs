@@ -6,21 +6,27 @@
 //! names. Machine-readable outputs are versioned envelopes (see [`report`]).
 //!
 //! Invariants: no terminal handling, no exit codes, no printing — that is the CLI's job.
+//! Nothing here reads the environment in the middle of a call: where the runtimes live is a
+//! [`RuntimeConfig`] the caller passes in ([`RuntimeConfig::from_env`] reads
+//! `MLGATE_HOME`/`MLGATE_PYTHON` once, for callers that want the CLI's behaviour).
 
 pub mod benchmark;
 mod error;
 pub mod gate;
+pub mod model;
 pub mod report;
 pub mod runtime;
 pub mod workspace;
 
 pub use error::{Error, ErrorKind, Result};
+pub use mlgate_backends::RuntimeConfig;
 pub use mlgate_ir::{DType, Dim, FormatDetails, ModelFormat, ModelInfo, Quantization, TensorInfo};
 pub use mlgate_tasks::{
     check_outputs, validate_outputs, Confidence, InputAssessment, InputRole, OutputCheckFailure,
     OutputIssue, OutputIssueKind, OutputMode, SynthesisOptions, SynthesizedInputs, Task,
     TaskReport, TaskSource,
 };
+pub use model::ModelRef;
 pub use workspace::{Workspace, WorkspaceOptions};
 
 use std::path::Path;

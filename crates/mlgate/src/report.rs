@@ -24,7 +24,8 @@ use crate::benchmark::{BenchmarkReport, CompareReport, BENCHMARK_SCHEMA, COMPARE
 use crate::runtime::{InferReport, Installed, INFER_SCHEMA};
 use crate::workspace::{
     BaselineHistory, BudgetCheck, BudgetState, BuildDetail, BuildDiff, BuildSummary, CommandEntry,
-    ImportOutcome, InitOutcome, RepairOutcome, Status, Tag, TagChange, TagEntry, VerifyReport,
+    ImportOutcome, InitOutcome, RepairOutcome, Tag, TagChange, TagEntry, VerifyReport,
+    WorkspaceStatus,
 };
 use crate::{ErrorKind, ModelInfo, Result};
 
@@ -200,7 +201,7 @@ reports! {
     body BudgetCheck = "mlgate.budget-check/v1";
     body HistoryList = "mlgate.history/v1";
     body HistoryDeleted = "mlgate.history-delete/v1";
-    body Status = "mlgate.status/v1";
+    body WorkspaceStatus = "mlgate.status/v1";
     body Verification = "mlgate.verify/v1";
     body Cancelled = "mlgate.cancelled/v1";
 }

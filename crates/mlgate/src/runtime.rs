@@ -5,22 +5,23 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use mlgate_backends::{
-    host, install, BackendKind, Registry, RuntimeConfig, SessionInfo, SessionOptions,
+    host, install, BackendKind, RuntimeCatalog, RuntimeConfig, SessionInfo, SessionOptions,
 };
 use mlgate_ir::tensor::{Tensor, TensorStats};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::model::ModelRef;
 use crate::{Dim, Error, ModelInfo, OutputMode, Result, SynthesisOptions, Task, TaskReport};
 
-pub use mlgate_backends::host::{Doctor, HostFingerprint};
+pub use mlgate_backends::host::{Doctor, HostInfo};
 pub use mlgate_backends::install::Installed;
 pub use mlgate_backends::RuntimeStatus;
 
 /// Every runtime mlgate knows, with found/missing, library path, version and — for a
 /// missing one — the command that installs it; plus the host fingerprint.
-pub fn doctor() -> Doctor {
-    host::doctor(&Registry::from_env())
+pub fn doctor(runtimes: &RuntimeConfig) -> Doctor {
+    host::doctor(&RuntimeCatalog::new(runtimes))
 }
 
 /// True when the embedded default (tract) can run ONNX models: `mlgate doctor` exits 0.
@@ -55,8 +56,7 @@ pub const INSTALLABLE: &[&str] = &["ort", "litert", "all"];
 /// Download the pinned wheels with pip from the package registry and unpack each runtime's
 /// shared library into mlgate's runtimes directory, verifying its sha256. `which` is `ort`,
 /// `litert` or `all`.
-pub fn install_runtimes(which: &str) -> Result<Vec<Installed>> {
-    let config = RuntimeConfig::from_env();
+pub fn install_runtimes(runtimes: &RuntimeConfig, which: &str) -> Result<Vec<Installed>> {
     let names: Vec<&str> = match which.to_ascii_lowercase().as_str() {
         "all" => vec!["ort", "litert"],
         "ort" | "onnxruntime" => vec!["ort"],
@@ -71,20 +71,23 @@ pub fn install_runtimes(which: &str) -> Result<Vec<Installed>> {
     };
     names
         .into_iter()
-        .map(|n| Ok(install::install(install::package(n)?, &config)?))
+        .map(|n| Ok(install::install(install::package(n)?, runtimes)?))
         .collect()
 }
 
 /// What `infer` runs and where it writes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct InferRequest {
-    pub model: PathBuf,
+    /// A file, or a build (run from its verified artifact).
+    pub model: ModelRef,
     /// `.npz` (or `.npy` for a single input); synthesized from the model's task when absent.
     pub inputs: Option<PathBuf>,
-    /// Runtime name (`tract`, `onnxruntime`, `litert`, `coreml`); default: the first that
-    /// runs the model's format.
+    /// Runtime name (`tract`, `onnxruntime`, `litert`, `coreml`); default: the build's
+    /// target's runtime, else the first that runs the model's format.
     pub backend: Option<String>,
     pub threads: Option<usize>,
+    /// Where the runtime libraries are.
+    pub runtimes: RuntimeConfig,
     pub task: Option<Task>,
     pub synthesis: SynthesisOptions,
     /// Write the inputs used (synthesized or not) here as `.npz`, to reproduce the run.
@@ -146,10 +149,15 @@ pub const INFER_SCHEMA: &str = "mlgate.infer/v1";
 
 /// One inference on the given or synthesized inputs.
 pub fn infer(request: &InferRequest) -> Result<InferReport> {
-    let model = &request.model;
+    let model = &request.model.path;
     let info = crate::inspect(model)?;
-    let registry = Registry::from_env();
-    let kind = crate::benchmark::resolve_backend(&registry, model, request.backend.as_deref())?;
+    let registry = RuntimeCatalog::new(&request.runtimes);
+    // A build runs on the runtime its target names unless the request says else.
+    let backend = request
+        .backend
+        .clone()
+        .or_else(|| request.model.build_backend());
+    let kind = crate::benchmark::resolve_backend(&registry, model, backend.as_deref())?;
 
     let mut warnings = Vec::new();
     let (inputs, input_source, input_choices, task) = match &request.inputs {
@@ -183,6 +191,7 @@ pub fn infer(request: &InferRequest) -> Result<InferReport> {
     let mut session = registry
         .load(kind, model, &options)
         .map_err(Error::runtime)?;
+    warnings.extend(session.info().warnings.iter().cloned());
     let started = std::time::Instant::now();
     let outputs = session.run(&inputs).map_err(Error::runtime)?;
     let run_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -244,18 +253,13 @@ fn named_dims(info: &ModelInfo, inputs: &[Tensor]) -> BTreeMap<String, usize> {
     dims
 }
 
-/// Where mlgate keeps installed runtimes (`$MLGATE_HOME/runtimes`).
-pub fn runtimes_dir() -> PathBuf {
-    RuntimeConfig::from_env().runtimes_dir()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_broken_default_backend_is_an_error_that_says_why() {
-        let mut doctor = doctor();
+        let mut doctor = doctor(&RuntimeConfig::default());
         assert!(check_default_backend(&doctor).is_ok());
         for r in &mut doctor.runtimes {
             if r.backend == BackendKind::Tract {

@@ -217,9 +217,77 @@ pub struct RecentBenchmark {
     pub metric: LatestMetric,
 }
 
+/// The constraints `budget set` changes: at least one, checked when it is made, so a
+/// command can refuse an empty update before it creates a workspace for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetUpdate(Budget);
+
+impl BudgetUpdate {
+    pub fn new(update: Budget) -> Result<BudgetUpdate> {
+        if update.is_empty() {
+            return Err(Error::Invalid {
+                what: "budget",
+                value: "(no constraint)".into(),
+                hint: "pass at least one of --max-latency, --max-p95, --max-memory, --max-size"
+                    .into(),
+            });
+        }
+        Ok(BudgetUpdate(update))
+    }
+}
+
+/// Which commands `mlgate history` lists: one command by name (its first word matches the
+/// whole group: `baseline` matches `baseline set`), or every command that exited non-zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistorySelect {
+    Command(String),
+    Failed,
+}
+
+impl std::str::FromStr for HistorySelect {
+    type Err = std::convert::Infallible;
+
+    /// `failed` selects failures; any other text is a command name (an unknown one simply
+    /// matches nothing).
+    fn from_str(text: &str) -> std::result::Result<HistorySelect, Self::Err> {
+        Ok(if text == "failed" {
+            HistorySelect::Failed
+        } else {
+            HistorySelect::Command(text.to_string())
+        })
+    }
+}
+
+/// A question to the command history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryQuery {
+    pub select: Option<HistorySelect>,
+    /// Only entries started at or after this time (Unix milliseconds).
+    pub since: Option<i64>,
+    /// Only entries that touched a build whose id starts with this.
+    pub build_id_prefix: Option<String>,
+    pub limit: Option<usize>,
+}
+
+impl HistoryQuery {
+    fn filter(&self) -> HistoryFilter {
+        HistoryFilter {
+            command: match &self.select {
+                Some(HistorySelect::Command(c)) => Some(c.clone()),
+                _ => None,
+            },
+            kinds: Vec::new(),
+            failed_only: self.select == Some(HistorySelect::Failed),
+            since: self.since,
+            build_id_prefix: self.build_id_prefix.clone(),
+            limit: self.limit,
+        }
+    }
+}
+
 /// `mlgate status`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Status {
+pub struct WorkspaceStatus {
     pub workspace: PathBuf,
     pub hostname: String,
     pub machine_id: String,
@@ -600,7 +668,8 @@ impl Workspace {
     }
 
     /// Set the constraints given in `update`, keeping the others.
-    pub fn budget_set(&self, update: &Budget) -> Result<BudgetState> {
+    pub fn budget_set(&self, update: &BudgetUpdate) -> Result<BudgetState> {
+        let update = &update.0;
         let mut state = self.budget()?;
         for c in Constraint::ALL {
             if let Some(v) = update.get(c) {
@@ -679,6 +748,11 @@ impl Workspace {
         Ok(self.reg.borrow().history(filter)?)
     }
 
+    /// The history entries a [`HistoryQuery`] selects, newest first.
+    pub fn history_matching(&self, query: &HistoryQuery) -> Result<Vec<CommandEntry>> {
+        self.history(&query.filter())
+    }
+
     pub fn history_delete(&self, id: &str) -> Result<String> {
         Ok(self.reg.borrow_mut().delete_history(id)?)
     }
@@ -692,7 +766,7 @@ impl Workspace {
         Ok(self.reg.borrow_mut().record_command(cmd)?)
     }
 
-    pub fn status(&self) -> Result<Status> {
+    pub fn status(&self) -> Result<WorkspaceStatus> {
         let reg = self.reg.borrow();
         let (builds, benchmarks) = reg.counts()?;
         let last_build = reg
@@ -725,7 +799,7 @@ impl Workspace {
         let workspace = reg.dir().to_path_buf();
         let machine = reg.machine().clone();
         drop(reg);
-        Ok(Status {
+        Ok(WorkspaceStatus {
             workspace,
             hostname: machine.hostname,
             machine_id: machine.id,

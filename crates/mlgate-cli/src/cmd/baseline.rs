@@ -5,7 +5,8 @@
 use mlgate::report::{Baseline, BaselineSet, BaselineUnset, Envelope};
 use mlgate::workspace::{CommandKind, BASELINE_TAG};
 
-use crate::cmd::{view, ws};
+use crate::cmd::context::{self, Context};
+use crate::cmd::view;
 use crate::render;
 use crate::Outcome;
 
@@ -48,8 +49,9 @@ impl Args {
     }
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
-    let workspace = ws::open()?;
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
+    let workspace = ctx.open()?;
     match args.command.unwrap_or(BaselineCommand::Show) {
         BaselineCommand::Show => {
             let baseline = workspace.baseline()?;
@@ -86,8 +88,8 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
                         view::short(&target.id),
                         target.name
                     );
-                    if !ws::confirm(&question, false, "--force")? {
-                        return ws::cancelled(json);
+                    if !context::confirm(&question, false, "--force")? {
+                        return context::cancelled(json);
                     }
                     replace = true;
                 }
@@ -119,8 +121,8 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
                 view::short(&current.build.id),
                 current.build.name
             );
-            if !ws::confirm(&question, yes, "--yes")? {
-                return ws::cancelled(json);
+            if !context::confirm(&question, yes, "--yes")? {
+                return context::cancelled(json);
             }
             let tag = workspace.baseline_unset()?;
             if json {

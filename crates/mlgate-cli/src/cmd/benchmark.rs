@@ -6,10 +6,12 @@ use std::path::PathBuf;
 
 use comfy_table::{presets, CellAlignment, Table};
 use mlgate::benchmark::{
-    BenchConfig, BenchmarkReport, BenchmarkRequest, InputSpec, LatencySummary, NoProgress,
-    PhaseMemory, Progress, RunResult, Status,
+    BenchmarkReport, BenchmarkRequest, InputSpec, LatencySummary, MeasureLimits, PhaseMemory,
+    Progress, ProgressUpdate, RunResult,
 };
 
+use crate::cmd::context::Context;
+use crate::cmd::gate::RuntimeArgs;
 use crate::render;
 use crate::Outcome;
 
@@ -31,12 +33,8 @@ pub struct Args {
     /// Never measure longer than S seconds per input set (default 10).
     #[arg(long, value_name = "S")]
     pub max_time: Option<f64>,
-    /// Intra-op threads (default: the runtime's choice; tract always uses one).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub threads: Option<u64>,
-    /// Runtime: tract, onnxruntime, litert, coreml (default: the first that runs the format).
-    #[arg(long, value_name = "B")]
-    pub backend: Option<String>,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
     /// The model's task (vision, nlp, audio, …); recorded with the result.
     #[arg(long, value_name = "T")]
     pub task: Option<String>,
@@ -49,46 +47,33 @@ pub struct Args {
     pub timeline: Option<PathBuf>,
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
-    let mut config = BenchConfig::default();
-    if let Some(n) = args.runs {
-        config = config.with_runs(n);
-    }
-    if let Some(w) = args.warmup {
-        config.warmup_runs = w;
-    }
-    if let Some(s) = args.min_time {
-        config.min_time_s = s;
-        config.max_time_s = config.max_time_s.max(s);
-    }
-    if let Some(s) = args.max_time {
-        config.max_time_s = s;
-        config.min_time_s = config.min_time_s.min(s);
-    }
-    if args.timeline.is_some() {
-        config.timeline_interval_ms = Some(100);
-    }
-    let (model, build) = crate::cmd::ws::model_or_build(&args.model)?;
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
+    let limits = MeasureLimits {
+        runs: args.runs,
+        warmup: args.warmup,
+        min_time_s: args.min_time,
+        max_time_s: args.max_time,
+        timeline: args.timeline.is_some(),
+    };
+    let workspace = ctx.open_optional();
     let request = BenchmarkRequest {
-        model,
-        // A build is measured on the runtime its target names unless --backend says else.
-        backend: args
-            .backend
-            .clone()
-            .or_else(|| build.as_ref().and_then(|b| b.backend.clone())),
-        threads: args.threads.map(|t| t as usize),
+        model: mlgate::model::resolve(workspace, &args.model.to_string_lossy())?,
+        backend: args.runtime.backend.clone(),
+        threads: args.runtime.threads(),
         inputs: InputSpec {
             task: args.task.clone(),
             seq_lens: args.seq_len.clone(),
             ..InputSpec::default()
         },
-        config,
+        config: limits.config(),
+        runtimes: ctx.runtimes.clone(),
     };
-    let report = with_progress(json, |p| mlgate::benchmark::benchmark(&request, p))?;
-    if let Some(build) = &build {
-        let ws = crate::cmd::ws::open()?;
-        for record in mlgate::benchmark::benchmark_records(&report) {
-            let id = ws.record_benchmark(&build.id, &record)?;
+    let run = with_progress(json, |p| {
+        mlgate::benchmark::benchmark(workspace, &request, p)
+    })?;
+    if let Some(build) = &request.model.build {
+        for id in &run.recorded {
             eprintln!(
                 "recorded benchmark #{id} for build {} ({})",
                 crate::cmd::view::short(&build.id),
@@ -96,6 +81,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             );
         }
     }
+    let report = run.report;
     if let Some(path) = &args.timeline {
         let file = std::fs::File::create(path).and_then(|f| {
             mlgate::benchmark::write_timeline_jsonl(
@@ -118,13 +104,15 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// A progress bar on stderr when it is a terminal and output is for people; nothing
-/// otherwise (piped, `--json`, CI logs).
+/// A progress bar on stderr when it is a terminal and output is for people; no bar
+/// otherwise (piped, `--json`, CI logs). What a runtime said while loading goes to stderr
+/// either way, each line once.
 pub fn with_progress<T>(json: bool, f: impl FnOnce(&mut dyn Progress) -> T) -> T {
-    if json || !std::io::stderr().is_terminal() {
-        return f(&mut NoProgress);
-    }
-    let mut bar = Bar { bar: None };
+    let mut bar = Bar {
+        bar: None,
+        enabled: !json && std::io::stderr().is_terminal(),
+        said: std::collections::HashSet::new(),
+    };
     let out = f(&mut bar);
     bar.finish();
     out
@@ -132,10 +120,15 @@ pub fn with_progress<T>(json: bool, f: impl FnOnce(&mut dyn Progress) -> T) -> T
 
 struct Bar {
     bar: Option<indicatif::ProgressBar>,
+    enabled: bool,
+    said: std::collections::HashSet<String>,
 }
 
 impl Progress for Bar {
-    fn update(&mut self, s: &Status) {
+    fn update(&mut self, s: &ProgressUpdate) {
+        if !self.enabled {
+            return;
+        }
         let bar = self.bar.get_or_insert_with(|| {
             let b = indicatif::ProgressBar::new(1000);
             if let Ok(style) =
@@ -165,6 +158,17 @@ impl Progress for Bar {
     fn finish(&mut self) {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
+        }
+    }
+
+    fn warn(&mut self, message: &str) {
+        if !self.said.insert(message.to_string()) {
+            return;
+        }
+        // The runtime's own words, as it printed them before mlgate captured them.
+        match &self.bar {
+            Some(b) => b.suspend(|| eprintln!("{message}")),
+            None => eprintln!("{message}"),
         }
     }
 }

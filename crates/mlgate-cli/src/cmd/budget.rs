@@ -3,9 +3,12 @@
 //! says where its limit came from.
 
 use mlgate::report::Envelope;
-use mlgate::workspace::{Budget, BudgetCheck, BudgetState, CheckStatus, CommandKind, Constraint};
+use mlgate::workspace::{
+    Budget, BudgetCheck, BudgetState, BudgetUpdate, CheckStatus, CommandKind, Constraint,
+};
 
-use crate::cmd::{view, ws};
+use crate::cmd::context::{self, Context};
+use crate::cmd::view;
 use crate::render;
 use crate::Outcome;
 
@@ -79,42 +82,35 @@ impl Args {
     }
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
     match args.command.unwrap_or(BudgetCommand::Show) {
         BudgetCommand::Show => {
-            let state = ws::open()?.budget()?;
+            let state = ctx.open()?.budget()?;
             show(state, json)?;
         }
         BudgetCommand::Set(limits) => {
-            let update = limits.budget();
-            if update.is_empty() {
-                return Err(mlgate::Error::Invalid {
-                    what: "budget",
-                    value: "(no constraint)".into(),
-                    hint: "pass at least one of --max-latency, --max-p95, --max-memory, --max-size"
-                        .into(),
-                });
-            }
-            let state = ws::open_for_write()?.budget_set(&update)?;
+            let update = BudgetUpdate::new(limits.budget())?;
+            let state = ctx.open_for_write()?.budget_set(&update)?;
             show(state, json)?;
         }
         BudgetCommand::Clear { constraint, yes } => {
-            let workspace = ws::open()?;
+            let workspace = ctx.open()?;
             let constraint = constraint
                 .as_deref()
                 .map(Constraint::parse)
                 .transpose()
                 .map_err(mlgate::Error::from)?;
             if constraint.is_none()
-                && !ws::confirm("Remove every budget constraint?", yes, "--yes")?
+                && !context::confirm("Remove every budget constraint?", yes, "--yes")?
             {
-                return ws::cancelled(json);
+                return context::cancelled(json);
             }
             let state = workspace.budget_clear(constraint)?;
             show(state, json)?;
         }
         BudgetCommand::Validate { build, limits } => {
-            let check = ws::open()?.budget_validate(&build, &limits.budget())?;
+            let check = ctx.open()?.budget_validate(&build, &limits.budget())?;
             let failed = check.failed();
             if json {
                 render::print_json(&Envelope::new(check))?;
@@ -122,7 +118,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
                 print!("{}", validation(&check));
             }
             if failed {
-                return Ok(Outcome::Regression);
+                return Ok(Outcome::Failed);
             }
         }
     }

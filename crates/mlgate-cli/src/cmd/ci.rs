@@ -10,8 +10,8 @@ use mlgate::gate::{self, CiRequest, ReportFiles, ThresholdFlags};
 use mlgate::workspace::Budget;
 
 use crate::cmd::benchmark::with_progress;
+use crate::cmd::context::Context;
 use crate::cmd::gate::{outcome, render_verdict, JudgeArgs, MeasureArgs};
-use crate::cmd::ws;
 use crate::render;
 use crate::Outcome;
 
@@ -61,7 +61,8 @@ pub struct Args {
     pub measure: MeasureArgs,
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
     let mut flags = ThresholdFlags {
         latency_regression_pct: args.latency_regression,
         size_regression_pct: args.size_regression,
@@ -80,10 +81,10 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         baseline: args.baseline.clone(),
         target: args.target.clone(),
         flags,
-        settings: args.measure.settings(false),
+        settings: args.measure.settings(ctx, false),
         fail_on_missing_baseline: args.fail_on_missing_baseline,
     };
-    let workspace = ws::open_for_write()?;
+    let workspace = ctx.open_for_write()?;
     let github = std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true");
     let files = ReportFiles {
         junit: args.junit.clone(),
@@ -92,7 +93,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
     };
-    let run = with_progress(json, |p| gate::ci(&workspace, &request, p));
+    let run = with_progress(json, |p| gate::ci(workspace, &request, p));
     let report = run.report;
     // Every report file says what happened, an error included.
     let written = gate::write_report_files(&report, &files);

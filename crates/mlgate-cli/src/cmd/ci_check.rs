@@ -4,8 +4,8 @@
 use mlgate::gate::{self, ThresholdFlags};
 
 use crate::cmd::benchmark::with_progress;
+use crate::cmd::context::Context;
 use crate::cmd::gate::{outcome, render_verdict, BudgetArgs, JudgeArgs, MeasureArgs};
-use crate::cmd::ws;
 use crate::render;
 use crate::Outcome;
 
@@ -37,7 +37,8 @@ pub struct Args {
     pub measure: MeasureArgs,
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
     let mut flags = ThresholdFlags {
         latency_regression_pct: args.latency_threshold,
         size_regression_pct: args.size_threshold,
@@ -46,14 +47,14 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         ..ThresholdFlags::default()
     };
     args.judge.apply(&mut flags)?;
-    let workspace = ws::open().ok();
+    let workspace = ctx.open_optional();
     let report = with_progress(json, |p| {
         gate::ci_check(
-            workspace.as_deref(),
+            workspace,
             &args.baseline,
             &args.candidate,
             &flags,
-            &args.measure.settings(args.use_cached),
+            &args.measure.settings(ctx, args.use_cached),
             p,
         )
     })?;

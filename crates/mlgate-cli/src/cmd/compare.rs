@@ -6,6 +6,7 @@ use mlgate::benchmark::CompareReport;
 use mlgate::gate::{self, ThresholdFlags};
 
 use crate::cmd::benchmark::with_progress;
+use crate::cmd::context::Context;
 use crate::cmd::gate::{render_verdict, JudgeArgs, MeasureArgs};
 use crate::render;
 use crate::Outcome;
@@ -32,7 +33,8 @@ pub struct Args {
     pub measure: MeasureArgs,
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
     let mut flags = ThresholdFlags {
         latency_regression_pct: args.threshold,
         size_regression_pct: args.size_threshold,
@@ -40,8 +42,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
         ..ThresholdFlags::default()
     };
     args.judge.apply(&mut flags)?;
-    let ws = crate::cmd::ws::open().ok();
-    let ws = ws.as_deref();
+    let ws = ctx.open_optional();
     let thresholds = gate::thresholds(ws, &flags)?;
     let baseline = gate::resolve_model(ws, &args.baseline)?;
     let candidate = gate::resolve_model(ws, &args.candidate)?;
@@ -51,7 +52,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             &baseline,
             &candidate,
             &thresholds,
-            &args.measure.settings(false),
+            &args.measure.settings(ctx, false),
             p,
         )
     })?;

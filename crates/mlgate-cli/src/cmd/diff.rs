@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use mlgate::report::Envelope;
 use mlgate::workspace::{BuildDiff, DiffSide};
 
-use crate::cmd::{view, ws};
+use crate::cmd::context::Context;
+use crate::cmd::view;
 use crate::render;
 use crate::Outcome;
 
@@ -19,8 +20,9 @@ pub struct Args {
     pub b: String,
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
-    let workspace = ws::open()?;
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
+    let workspace = ctx.open()?;
     let diff = workspace.diff(&args.a, &args.b)?;
     if json {
         render::print_json(&Envelope::new(diff))?;

@@ -1,3 +1,4 @@
+use crate::cmd::context::Context;
 use crate::render;
 use crate::Outcome;
 
@@ -7,8 +8,9 @@ pub struct Args {}
 /// Exit 0 when the embedded default backend works; a missing optional runtime is reported
 /// with the command that installs it, not as a failure. When the default backend does not
 /// work: exit 2 with the reason (after the table, or as the `--json` error report).
-pub fn run(_args: Args, json: bool) -> mlgate::Result<Outcome> {
-    let doctor = mlgate::runtime::doctor();
+pub fn run(_args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
+    let doctor = mlgate::runtime::doctor(&ctx.runtimes);
     let works = mlgate::runtime::check_default_backend(&doctor);
     if json {
         works?;

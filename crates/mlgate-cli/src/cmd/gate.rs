@@ -7,8 +7,28 @@ use mlgate::benchmark::Metric;
 use mlgate::gate::{Evidence, GateSettings, ThresholdFlags, Verdict, VerdictStatus};
 use mlgate::workspace::Budget;
 
+use crate::cmd::context::Context;
 use crate::cmd::view;
 use crate::Outcome;
+
+/// Which runtime, with how many threads: the same flags, help and validation on every
+/// command that runs a model (`infer`, `benchmark`, `compare`, `ci-check`, `validate`, `ci`).
+#[derive(clap::Args, Default, Clone)]
+pub struct RuntimeArgs {
+    /// Runtime: tract, onnxruntime, litert, coreml (default: a build's target's runtime,
+    /// else the first that runs the format).
+    #[arg(long, value_name = "B")]
+    pub backend: Option<String>,
+    /// Intra-op threads (default: the runtime's choice; tract always uses one).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
+}
+
+impl RuntimeArgs {
+    pub fn threads(&self) -> Option<usize> {
+        self.threads.map(|t| t as usize)
+    }
+}
 
 /// How to measure: the same flags on every gate command.
 #[derive(clap::Args, Default, Clone)]
@@ -17,12 +37,8 @@ pub struct MeasureArgs {
     /// `auto` extends it to what the metric needs to reach a verdict (slow models, tails).
     #[arg(long, value_name = "S|auto", value_parser = parse_max_time)]
     pub max_time: Option<MaxTime>,
-    /// Runtime: tract, onnxruntime, litert, coreml (default: the first that runs the format).
-    #[arg(long, value_name = "B")]
-    pub backend: Option<String>,
-    /// Intra-op threads (default: the runtime's choice).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub threads: Option<u64>,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
     /// Sequence length for models with a dynamic sequence dimension (default 128).
     #[arg(long, value_name = "L")]
     pub seq_len: Option<usize>,
@@ -51,10 +67,10 @@ fn parse_max_time(text: &str) -> Result<MaxTime, String> {
 }
 
 impl MeasureArgs {
-    pub fn settings(&self, use_cached: bool) -> GateSettings {
+    pub fn settings(&self, ctx: &Context, use_cached: bool) -> GateSettings {
         GateSettings {
-            backend: self.backend.clone(),
-            threads: self.threads.map(|t| t as usize),
+            backend: self.runtime.backend.clone(),
+            threads: self.runtime.threads(),
             max_time_s: match self.max_time {
                 Some(MaxTime::Seconds(s)) => Some(s),
                 _ => None,
@@ -63,6 +79,7 @@ impl MeasureArgs {
             seed: self.seed,
             seq_len: self.seq_len,
             use_cached,
+            runtimes: ctx.runtimes.clone(),
         }
     }
 }
@@ -124,7 +141,7 @@ impl BudgetArgs {
 /// A verdict's exit: 1 for a failure, 0 for a pass or skip.
 pub fn outcome(verdict: &Verdict) -> Outcome {
     match verdict.status {
-        VerdictStatus::Fail => Outcome::Regression,
+        VerdictStatus::Fail => Outcome::Failed,
         // An error verdict is returned as an error by the facade; keep it exit 2 if one
         // ever arrives here.
         VerdictStatus::Error => Outcome::Problems,

@@ -2,9 +2,10 @@
 //! touches builds or benchmarks.
 
 use mlgate::report::{Envelope, HistoryDeleted, HistoryList};
-use mlgate::workspace::{CommandEntry, CommandKind, HistoryFilter};
+use mlgate::workspace::{CommandEntry, CommandKind, HistoryQuery, HistorySelect};
 
-use crate::cmd::{view, ws};
+use crate::cmd::context::{self, Context};
+use crate::cmd::view;
 use crate::render;
 use crate::Outcome;
 
@@ -16,7 +17,7 @@ pub struct Args {
     /// Only this command (`import`, `baseline`, `tag create`, ...), or `failed` for every
     /// command that exited non-zero.
     #[arg(long)]
-    pub filter: Option<String>,
+    pub filter: Option<HistorySelect>,
     /// Only since: `yesterday`, `7 days ago`, `2024-01-31` (UTC).
     #[arg(long)]
     pub since: Option<String>,
@@ -50,8 +51,9 @@ impl Args {
     }
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
-    let workspace = ws::open()?;
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
+    let workspace = ctx.open()?;
     match args.command {
         Some(HistoryCommand::Delete { id }) => {
             let deleted = workspace.history_delete(&id)?;
@@ -65,8 +67,8 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             }
         }
         Some(HistoryCommand::Clear { yes }) => {
-            if !ws::confirm("Delete the whole command history?", yes, "--yes")? {
-                return ws::cancelled(json);
+            if !context::confirm("Delete the whole command history?", yes, "--yes")? {
+                return context::cancelled(json);
             }
             let n = workspace.history_clear()?;
             if json {
@@ -79,11 +81,8 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             }
         }
         None => {
-            let failed = args.filter.as_deref() == Some("failed");
-            let filter = HistoryFilter {
-                command: args.filter.filter(|_| !failed),
-                kinds: Vec::new(),
-                failed_only: failed,
+            let query = HistoryQuery {
+                select: args.filter,
                 since: args
                     .since
                     .as_deref()
@@ -92,7 +91,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
                 build_id_prefix: args.build_id,
                 limit: Some(args.limit),
             };
-            let entries = workspace.history(&filter)?;
+            let entries = workspace.history_matching(&query)?;
             if json {
                 render::print_json(&Envelope::new(HistoryList { entries }))?;
             } else if entries.is_empty() {

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use mlgate::report::Envelope;
 use mlgate::workspace::ImportRequest;
 
-use crate::cmd::{view, ws};
+use crate::cmd::context::Context;
+use crate::cmd::view;
 use crate::render;
 use crate::Outcome;
 
@@ -33,8 +34,9 @@ pub struct Args {
     pub notes: Option<String>,
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
-    let workspace = ws::open_for_write()?;
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
+    let workspace = ctx.open_for_write()?;
     let outcome = workspace.import(&ImportRequest {
         model: args.model,
         target: args.target,

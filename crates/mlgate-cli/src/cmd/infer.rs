@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use crate::cmd::context::Context;
+use crate::cmd::gate::RuntimeArgs;
 use crate::render;
 use crate::Outcome;
 
@@ -12,18 +14,14 @@ pub struct Args {
     /// Without it, inputs are synthesized from the model's task (seeded, reproducible).
     #[arg(long, value_name = "FILE")]
     pub inputs: Option<PathBuf>,
-    /// Runtime: tract, onnxruntime, litert, coreml (default: the first that runs the format).
-    #[arg(long)]
-    pub backend: Option<String>,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
     /// Write the outputs, named as the model names them, to this .npz.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Write the inputs used to this .npz, to reproduce the run.
     #[arg(long, value_name = "FILE")]
     pub save_inputs: Option<PathBuf>,
-    /// Intra-op threads for the runtime.
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Override the detected task: vision, nlp, audio, tabular.
     #[arg(long)]
     pub task: Option<String>,
@@ -38,7 +36,8 @@ pub struct Args {
     pub seed: Option<u64>,
 }
 
-pub fn run(args: Args, json: bool, strict_output: bool) -> mlgate::Result<Outcome> {
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
     let mut synthesis = mlgate::SynthesisOptions::default();
     if let Some(s) = args.seed {
         synthesis.seed = s;
@@ -52,19 +51,18 @@ pub fn run(args: Args, json: bool, strict_output: bool) -> mlgate::Result<Outcom
         .as_deref()
         .map(str::parse::<mlgate::Task>)
         .transpose()?;
-    // A build runs on the runtime its target names unless --backend says else.
-    let (model, build) = crate::cmd::ws::model_or_build(&args.model)?;
-    let backend = args.backend.or_else(|| build.and_then(|b| b.backend));
+    let model = mlgate::model::resolve(ctx.open_optional(), &args.model.to_string_lossy())?;
     let report = mlgate::runtime::infer(&mlgate::runtime::InferRequest {
         model,
         inputs: args.inputs,
-        backend,
-        threads: args.threads,
+        backend: args.runtime.backend.clone(),
+        threads: args.runtime.threads(),
+        runtimes: ctx.runtimes.clone(),
         task,
         synthesis,
         save_inputs: args.save_inputs,
         output: args.output,
-        strict_output,
+        strict_output: ctx.strict_output,
     })?;
     if json {
         render::print_json(&report)?;
@@ -75,7 +73,7 @@ pub fn run(args: Args, json: bool, strict_output: bool) -> mlgate::Result<Outcom
         }
     }
     Ok(if report.output_check_failed {
-        Outcome::Regression
+        Outcome::Failed
     } else {
         Outcome::Success
     })

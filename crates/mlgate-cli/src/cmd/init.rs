@@ -3,16 +3,17 @@
 use mlgate::report::Envelope;
 use mlgate::Workspace;
 
-use crate::cmd::ws;
+use crate::cmd::context::Context;
 use crate::render;
 use crate::Outcome;
 
 #[derive(clap::Args)]
 pub struct Args {}
 
-pub fn run(_args: Args, json: bool) -> mlgate::Result<Outcome> {
-    let (workspace, outcome) = Workspace::init(&ws::options())?;
-    ws::adopt(workspace);
+pub fn run(_args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
+    let (workspace, outcome) = Workspace::init(ctx.workspace_options())?;
+    ctx.adopt(workspace);
     if json {
         render::print_json(&Envelope::new(outcome))?;
     } else if outcome.created {

@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use crate::cmd::context::Context;
 use crate::render;
 use crate::Outcome;
 
@@ -9,7 +10,8 @@ pub struct Args {
     pub model: PathBuf,
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
     let info = mlgate::inspect(&args.model)?;
     let task = mlgate::detect_task(&info, &args.model, None);
     if json {

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use mlgate::report::{BuildList, Envelope};
 use mlgate::workspace::{BuildDetail, BuildFilter, BuildSummary};
 
-use crate::cmd::{view, ws};
+use crate::cmd::context::Context;
+use crate::cmd::view;
 use crate::render;
 use crate::Outcome;
 
@@ -51,8 +52,9 @@ pub struct Args {
     pub csv: Option<PathBuf>,
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
-    let workspace = ws::open()?;
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
+    let workspace = ctx.open()?;
     if let Some(reference) = &args.build {
         let detail = workspace.build_detail(reference)?;
         if json {

@@ -1,6 +1,7 @@
 use mlgate::report::{Envelope, RuntimeInstall};
 use mlgate::workspace::CommandKind;
 
+use crate::cmd::context::Context;
 use crate::render;
 use crate::Outcome;
 
@@ -29,10 +30,11 @@ impl Args {
     }
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
     match args.command {
         RuntimeCommand::Install { runtime } => {
-            let installed = mlgate::runtime::install_runtimes(&runtime)?;
+            let installed = mlgate::runtime::install_runtimes(&ctx.runtimes, &runtime)?;
             if json {
                 render::print_json(&Envelope::new(RuntimeInstall { installed }))?;
             } else {

@@ -4,17 +4,19 @@
 use std::fmt::Write as _;
 
 use mlgate::report::Envelope;
-use mlgate::workspace::{Constraint, Status};
+use mlgate::workspace::{Constraint, WorkspaceStatus};
 
-use crate::cmd::{view, ws};
+use crate::cmd::context::Context;
+use crate::cmd::view;
 use crate::render;
 use crate::Outcome;
 
 #[derive(clap::Args)]
 pub struct Args {}
 
-pub fn run(_args: Args, json: bool) -> mlgate::Result<Outcome> {
-    let status = ws::open()?.status()?;
+pub fn run(_args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
+    let status = ctx.open()?.status()?;
     if json {
         render::print_json(&Envelope::new(status))?;
     } else {
@@ -23,7 +25,7 @@ pub fn run(_args: Args, json: bool) -> mlgate::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-pub fn render_status(s: &Status) -> String {
+pub fn render_status(s: &WorkspaceStatus) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "mlgate status  {}", s.hostname);
     let _ = writeln!(out, "✓ Workspace  {}", s.workspace.display());

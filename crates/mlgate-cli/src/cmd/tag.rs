@@ -3,7 +3,8 @@
 use mlgate::report::{Envelope, TagCreate, TagDelete, TagList};
 use mlgate::workspace::CommandKind;
 
-use crate::cmd::{view, ws};
+use crate::cmd::context::Context;
+use crate::cmd::view;
 use crate::render;
 use crate::Outcome;
 
@@ -41,10 +42,11 @@ impl Args {
     }
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
     match args.command {
         TagCommand::Create { build, name, force } => {
-            let workspace = ws::open()?;
+            let workspace = ctx.open()?;
             let change = workspace.tag_create(&build, &name, force)?;
             if json {
                 render::print_json(&Envelope::new(TagCreate(change)))?;
@@ -67,7 +69,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             }
         }
         TagCommand::List => {
-            let workspace = ws::open()?;
+            let workspace = ctx.open()?;
             let tags = workspace.tags()?;
             if json {
                 render::print_json(&Envelope::new(TagList { tags }))?;
@@ -87,7 +89,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             }
         }
         TagCommand::Delete { name } => {
-            let workspace = ws::open()?;
+            let workspace = ctx.open()?;
             let tag = workspace.tag_delete(&name)?;
             if json {
                 render::print_json(&Envelope::new(TagDelete(tag)))?;

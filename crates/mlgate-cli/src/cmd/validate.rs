@@ -5,8 +5,9 @@
 use mlgate::gate::{self, ThresholdFlags};
 
 use crate::cmd::benchmark::with_progress;
+use crate::cmd::context::Context;
 use crate::cmd::gate::{outcome, BudgetArgs, MeasureArgs};
-use crate::cmd::{view, ws};
+use crate::cmd::view;
 use crate::render;
 use crate::Outcome;
 
@@ -26,19 +27,20 @@ pub struct Args {
     pub measure: MeasureArgs,
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
     let flags = ThresholdFlags {
         budget: args.budget.budget(),
         fail_on_inconclusive: args.fail_on_inconclusive,
         ..ThresholdFlags::default()
     };
-    let workspace = ws::open().ok();
+    let workspace = ctx.open_optional();
     let report = with_progress(json || args.ci, |p| {
         gate::validate(
-            workspace.as_deref(),
+            workspace,
             &args.build,
             &flags,
-            &args.measure.settings(false),
+            &args.measure.settings(ctx, false),
             p,
         )
     })?;

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use mlgate::report::{Envelope, Verification};
 use mlgate::workspace::{Severity, VerifyReport};
 
-use crate::cmd::ws;
+use crate::cmd::context::{self, Context};
 use crate::render;
 use crate::Outcome;
 
@@ -22,8 +22,9 @@ pub struct Args {
     pub yes: bool,
 }
 
-pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
-    let workspace = ws::open()?;
+pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
+    let json = ctx.json;
+    let workspace = ctx.open()?;
     let mut report = workspace.verify()?;
     let mut repair = None;
     if args.repair && report.repairable() > 0 {
@@ -31,7 +32,7 @@ pub fn run(args: Args, json: bool) -> mlgate::Result<Outcome> {
             print!("{}", render_report(&report));
         }
         let question = format!("Repair {} problem(s)?", report.repairable());
-        if ws::confirm(&question, args.yes, "--yes")? {
+        if context::confirm(&question, args.yes, "--yes")? {
             repair = Some(workspace.repair(&report)?);
             report = workspace.verify()?;
         }

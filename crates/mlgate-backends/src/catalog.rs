@@ -18,21 +18,22 @@ const BACKENDS: &[Constructor] = &[
     crate::coreml::backend,
 ];
 
-/// The runtimes mlgate knows, configured with where to find their libraries.
-pub struct Registry {
+/// The runtimes mlgate knows, configured with where to find their libraries. (Not the
+/// build registry of a workspace, `mlgate_registry::Registry`.)
+pub struct RuntimeCatalog {
     backends: Vec<Box<dyn Backend>>,
 }
 
-impl Registry {
-    pub fn new(config: &RuntimeConfig) -> Registry {
-        Registry {
+impl RuntimeCatalog {
+    pub fn new(config: &RuntimeConfig) -> RuntimeCatalog {
+        RuntimeCatalog {
             backends: BACKENDS.iter().map(|make| make(config)).collect(),
         }
     }
 
-    /// A registry configured from the environment (`MLGATE_HOME`, `MLGATE_PYTHON`).
-    pub fn from_env() -> Registry {
-        Registry::new(&RuntimeConfig::from_env())
+    /// A catalog configured from the environment (`MLGATE_HOME`, `MLGATE_PYTHON`).
+    pub fn from_env() -> RuntimeCatalog {
+        RuntimeCatalog::new(&RuntimeConfig::from_env())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &dyn Backend> {
