@@ -95,6 +95,9 @@ pub struct GateSettings {
     pub extend_to_decide: bool,
     /// Replays a comparison's load order, schedule and bootstrap.
     pub seed: Option<u64>,
+    /// Independently loaded sessions per side (default 2): more loads narrow the interval
+    /// of a model whose latency depends on the load.
+    pub sessions_per_side: Option<usize>,
     pub seq_len: Option<usize>,
     /// Use the builds' stored benchmarks instead of measuring now (explicit opt-in).
     pub use_cached: bool,
@@ -151,6 +154,9 @@ pub fn compare_config(thresholds: &Thresholds, settings: &GateSettings) -> Compa
         extend_to_decide: settings.extend_to_decide,
         ..CompareConfig::default()
     };
+    if let Some(n) = settings.sessions_per_side {
+        config.sessions_per_side = n;
+    }
     if let Some(s) = settings.max_time_s {
         config.max_time_s = s;
         config.min_time_s = config.min_time_s.min(s / 2.0);

@@ -45,6 +45,10 @@ pub struct MeasureArgs {
     /// Replay a comparison: the seed its report printed (default: a fresh one per run).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Independently loaded sessions per side, 1–8 (default 2). More loads narrow the
+    /// interval of a model whose latency depends on the load (the report says when).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=8))]
+    pub sessions: Option<u64>,
 }
 
 /// `--max-time`: seconds, or `auto`.
@@ -77,6 +81,7 @@ impl MeasureArgs {
             },
             extend_to_decide: self.max_time == Some(MaxTime::Auto),
             seed: self.seed,
+            sessions_per_side: self.sessions.map(|n| n as usize),
             seq_len: self.seq_len,
             use_cached,
             runtimes: ctx.runtimes.clone(),
