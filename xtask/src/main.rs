@@ -27,6 +27,8 @@ Tasks:
   bench-ci [--runs N]   wall time and peak RSS of `mlgate ci --model` on the CNN fixture
   demo                  the CI story on tract: tag the CNN as baseline, gate its slower variant
                         (exit 1, report written), then the same model (exit 0)
+  deny                  cargo-deny's checks (licences, bans, sources; advisories when a RustSec
+                        database is on disk), installing the pinned cargo-deny into target/tools
   schemas               write docs/schemas/<kind>.v<N>.json, the JSON Schema of every --json output
   codegen [--check]     generate mlgate-ir's ONNX types from the onnx wheel's onnx.proto
   help                  this text
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("record-expectations") => record_expectations(),
         Some("demo") => demo(),
+        Some("deny") => deny(),
         Some("codegen") => codegen(&args[1..]),
         Some(task @ ("schemas" | "bench-gate" | "bench-registry")) => engine_task(task, &args[1..]),
         Some("bench-ci") => bench_ci::run(&args[1..]),
@@ -100,6 +103,7 @@ fn gen_models(dir: Option<PathBuf>) -> Result<(), String> {
 }
 
 fn test(extra: &[String]) -> Result<(), String> {
+    deny()?;
     let data = testdata_dir();
     testdata::fetch(&data)?;
     gen_models(Some(data.join("fixtures")))?;
@@ -141,6 +145,58 @@ fn test(extra: &[String]) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("cargo test failed ({status})"))
+    }
+}
+
+/// The cargo-deny release CI pins; built once into target/tools when not on PATH.
+const CARGO_DENY: &str = "cargo-deny@0.20.2";
+
+/// `deny.toml`'s policy. Everything runs offline: licences, bans and sources need only the
+/// lock file; the advisory database comes from GitHub, which this CI cannot reach, so
+/// advisories are checked only where a database is already on disk (`cargo deny fetch`).
+fn deny() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tools = workspace_root().join("target/tools");
+    let path = std::env::join_paths(std::iter::once(tools.join("bin")).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .map_err(|e| format!("PATH: {e}"))?;
+    let has_deny = |path: &std::ffi::OsStr| {
+        Command::new(&cargo)
+            .args(["deny", "--version"])
+            .env("PATH", path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has_deny(&path) {
+        println!("xtask: installing {CARGO_DENY} into {}", tools.display());
+        run(Command::new(&cargo)
+            .args(["install", "--locked", "--root"])
+            .arg(&tools)
+            .arg(CARGO_DENY))?;
+    }
+    let deny = |checks: &[&str]| {
+        run(Command::new(&cargo)
+            .current_dir(workspace_root())
+            .env("PATH", &path)
+            .args(["deny", "--offline", "check"])
+            .args(checks))
+    };
+    deny(&["bans", "licenses", "sources"])?;
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    match home.map(|h| h.join("advisory-dbs")).filter(|d| d.is_dir()) {
+        Some(_) => deny(&["advisories"]),
+        None => {
+            println!(
+                "xtask: advisories not checked: no RustSec database on disk (`cargo deny fetch` \
+                 needs github.com)"
+            );
+            Ok(())
+        }
     }
 }
 
