@@ -61,7 +61,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let ws = root.join(".mlgate");
     let binary = match binary {
         Some(b) => b,
-        None => build_binary()?,
+        None => crate::release_binary()?,
     };
 
     let seeded = ws.join("registry.db").exists() && reuse;
@@ -171,23 +171,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
 fn number(v: Option<&String>, flag: &str) -> Result<usize, String> {
     v.and_then(|s| s.replace('_', "").parse().ok())
         .ok_or_else(|| format!("{flag} takes a number"))
-}
-
-/// Build the binary the way users install it (release), and return its path.
-fn build_binary() -> Result<PathBuf, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(crate::workspace_root())
-        .args(["build", "--release", "-p", "mlgate-cli"])
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err("cargo build --release -p mlgate-cli failed".into());
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("target"));
-    Ok(target.join("release/mlgate"))
 }
 
 /// Seed through the registry's own write path: real artifacts, lineage, compressed samples,

@@ -107,12 +107,10 @@ fn test(extra: &[String]) -> Result<(), String> {
     let data = testdata_dir();
     testdata::fetch(&data)?;
     gen_models(Some(data.join("fixtures")))?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // The runtime libraries come from PyPI through mlgate's own installer, into a home of
     // the test run's, so tests never depend on what the machine happens to have.
     let home = data.join("mlgate-home");
-    run(Command::new(&cargo)
-        .current_dir(workspace_root())
+    run(cargo()
         .args([
             "run",
             "--quiet",
@@ -125,8 +123,7 @@ fn test(extra: &[String]) -> Result<(), String> {
             "all",
         ])
         .env("MLGATE_HOME", &home))?;
-    let status = Command::new(cargo)
-        .current_dir(workspace_root())
+    let status = cargo()
         // `xtask/engine` keeps the engine-driven tasks compiled (and so checked) in CI; the
         // libraries they use are built for the tests anyway.
         .args([
@@ -155,14 +152,13 @@ const CARGO_DENY: &str = "cargo-deny@0.20.2";
 /// lock file; the advisory database comes from GitHub, which this CI cannot reach, so
 /// advisories are checked only where a database is already on disk (`cargo deny fetch`).
 fn deny() -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let tools = workspace_root().join("target/tools");
     let path = std::env::join_paths(std::iter::once(tools.join("bin")).chain(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
     ))
     .map_err(|e| format!("PATH: {e}"))?;
     let has_deny = |path: &std::ffi::OsStr| {
-        Command::new(&cargo)
+        cargo()
             .args(["deny", "--version"])
             .env("PATH", path)
             .stdout(std::process::Stdio::null())
@@ -172,14 +168,13 @@ fn deny() -> Result<(), String> {
     };
     if !has_deny(&path) {
         println!("xtask: installing {CARGO_DENY} into {}", tools.display());
-        run(Command::new(&cargo)
+        run(cargo()
             .args(["install", "--locked", "--root"])
             .arg(&tools)
             .arg(CARGO_DENY))?;
     }
     let deny = |checks: &[&str]| {
-        run(Command::new(&cargo)
-            .current_dir(workspace_root())
+        run(cargo()
             .env("PATH", &path)
             .args(["deny", "--offline", "check"])
             .args(checks))
@@ -234,13 +229,7 @@ fn record_expectations() -> Result<(), String> {
 /// gate its ~5% slower variant against it, which must come out as a regression (exit 1).
 /// Builds the release CLI (cargo's progress visible) and returns its path.
 fn release_binary() -> Result<PathBuf, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(&cargo).current_dir(workspace_root()).args([
-        "build",
-        "--release",
-        "-p",
-        "mlgate-cli",
-    ]))?;
+    run(cargo().args(["build", "--release", "-p", "mlgate-cli"]))?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
@@ -342,9 +331,7 @@ fn demo() -> Result<(), String> {
 /// the pinned onnx wheel, downloaded into the test data's wheel cache first if missing.
 fn codegen(extra: &[String]) -> Result<(), String> {
     let wheel = testdata::download(&testdata_dir().join("wheels"), "onnx==1.23.2")?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(cargo)
-        .current_dir(workspace_root())
+    run(cargo()
         .args(["run", "--locked", "-p", "xtask-codegen", "--"])
         .args(extra)
         .arg(wheel))
@@ -364,9 +351,8 @@ fn engine_task(task: &str, args: &[String]) -> Result<(), String> {
 
 #[cfg(not(feature = "engine"))]
 fn engine_task(task: &str, args: &[String]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace_root()).args(["run", "--locked"]);
+    let mut cmd = cargo();
+    cmd.args(["run", "--locked"]);
     if task.starts_with("bench-") {
         // Timing a debug build measures the wrong thing.
         cmd.arg("--release");
@@ -411,6 +397,13 @@ fn schemas() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// cargo (the one running xtask, when it is), in the workspace root.
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {

@@ -297,6 +297,12 @@ pub fn analyze(
     analyze_loads(baseline, candidate, (1, 1), config, seed)
 }
 
+/// The sessions round `k` runs when each side has `na` and `nb` loads: baseline `k mod na`
+/// against candidate `⌊k/na⌋ mod nb`, so every pairing of loads recurs.
+fn sessions_of_round(k: usize, (na, nb): (usize, usize)) -> (usize, usize) {
+    (k % na, (k / na) % nb)
+}
+
 /// Below this p, a side's sessions are taken to differ (one-way ANOVA of their block
 /// medians), and the between-load variance enters the interval.
 const LOAD_TEST_ALPHA: f64 = 0.05;
@@ -362,9 +368,8 @@ fn load_variation(by_session: &[Vec<f64>]) -> Option<LoadVariation> {
     })
 }
 
-/// Judges block pairs as [`analyze`] does, where each side ran on several loaded sessions:
-/// round `k` used baseline session `k mod na` and candidate session `⌊k/na⌋ mod nb`
-/// (`loads = (na, nb)`). Loads are a random factor: when a side's sessions differ beyond
+/// Judges block pairs as [`analyze`] does, where each side ran on several loaded sessions
+/// (`loads = (na, nb)`, rounds assigned by [`sessions_of_round`]). Loads are a random factor: when a side's sessions differ beyond
 /// their noise, the pairs alone overstate what is known (every pair shares the same few
 /// loads), so the between-load variance is added to the interval with Student-t quantiles
 /// on the loads' degrees of freedom, and p is recomputed for it.
@@ -393,7 +398,7 @@ pub fn analyze_loads(
             config.min_pairs
         ));
     }
-    let (delta, low, high, p, method) = match config.metric {
+    let (delta, mut low, mut high, mut p, mut method) = match config.metric {
         Metric::P50 => {
             let d: Vec<f64> = (0..pairs)
                 .map(|k| (stats::median(&candidate[k]) / stats::median(&baseline[k])).ln())
@@ -490,22 +495,22 @@ pub fn analyze_loads(
             )
         }
     };
-    let (mut low, mut high, mut p, mut method) = (low, high, p, method);
     let (na, nb) = (loads.0.max(1), loads.1.max(1));
     if na > 1 || nb > 1 {
-        let log_medians = |blocks: &[Vec<f64>], session: &dyn Fn(usize) -> usize, n: usize| {
+        let log_medians = |blocks: &[Vec<f64>], candidate_side: bool, n: usize| {
             let mut by_session = vec![Vec::new(); n];
             for (k, b) in blocks[..pairs].iter().enumerate() {
                 let m = stats::median(b);
                 if m > 0.0 && m.is_finite() {
-                    by_session[session(k)].push(m.ln());
+                    let (a, c) = sessions_of_round(k, (na, nb));
+                    by_session[if candidate_side { c } else { a }].push(m.ln());
                 }
             }
             load_variation(&by_session)
         };
         let sides = [
-            ("baseline", log_medians(baseline, &|k| k % na, na)),
-            ("candidate", log_medians(candidate, &|k| (k / na) % nb, nb)),
+            ("baseline", log_medians(baseline, false, na)),
+            ("candidate", log_medians(candidate, true, nb)),
         ];
         let (mut variance, mut df) = (0.0, 0usize);
         for (name, v) in sides {
@@ -837,11 +842,8 @@ pub fn compare_session_sets(
             Vec::with_capacity(block_runs),
             Vec::with_capacity(block_runs),
         );
-        let round = blocks_a.len();
-        let (sa, sb) = (
-            &mut *baseline[round % na],
-            &mut *candidate[(round / na) % nb],
-        );
+        let (ia, ib) = sessions_of_round(blocks_a.len(), (na, nb));
+        let (sa, sb) = (&mut *baseline[ia], &mut *candidate[ib]);
         if rng.coin() {
             block(sa, block_runs, &mut a)?;
             block(sb, block_runs, &mut b)?;
@@ -1208,8 +1210,9 @@ mod tests {
         let cand_load = [1.12, 1.12];
         let (mut a, mut b) = series(80, 3, 0.0, |_| 1.0, 7);
         for k in 0..a.len() {
-            a[k].iter_mut().for_each(|v| *v *= base_load[k % na]);
-            b[k].iter_mut().for_each(|v| *v *= cand_load[(k / na) % nb]);
+            let (ia, ib) = sessions_of_round(k, (na, nb));
+            a[k].iter_mut().for_each(|v| *v *= base_load[ia]);
+            b[k].iter_mut().for_each(|v| *v *= cand_load[ib]);
         }
         let config = CompareConfig {
             threshold: 0.02,
@@ -1238,9 +1241,8 @@ mod tests {
         let one = analyze(&a, &b, &config, 1);
         let many = analyze_loads(&a, &b, (2, 2), &config, 1);
         assert_eq!(many.verdict, Verdict::Regression, "{many:?}");
-        if many.notes.is_empty() {
-            assert_eq!((one.ci_low, one.ci_high), (many.ci_low, many.ci_high));
-        }
+        assert!(many.notes.is_empty(), "{:?}", many.notes);
+        assert_eq!((one.ci_low, one.ci_high), (many.ci_low, many.ci_high));
     }
 
     #[test]
