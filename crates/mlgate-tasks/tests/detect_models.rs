@@ -3,12 +3,9 @@
 
 use std::path::Path;
 
-use mlgate_ir::ModelInfo;
 use mlgate_tasks::{Confidence, InputRole, Task, TaskReport};
 
-fn inspect(path: &Path) -> ModelInfo {
-    mlgate_ir::inspect(path).unwrap_or_else(|e| panic!("{e}"))
-}
+use mlgate_testkit::inspect;
 
 /// The report, printed so `--nocapture` shows what detection saw.
 fn detect(path: &Path) -> TaskReport {

@@ -7,9 +7,7 @@ use std::path::Path;
 use mlgate_backends::{BackendKind, RuntimeCatalog, SessionOptions};
 use mlgate_tasks::{check_outputs, synthesize_ladder, SynthesisOptions, SynthesizedInputs, Task};
 
-fn inspect(path: &Path) -> mlgate_ir::ModelInfo {
-    mlgate_ir::inspect(path).unwrap_or_else(|e| panic!("{e}"))
-}
+use mlgate_testkit::inspect;
 
 /// ONNX Runtime, which must be installed (see `mlgate_testkit::require_backend`).
 fn ort(registry: &RuntimeCatalog) -> BackendKind {

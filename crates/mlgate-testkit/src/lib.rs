@@ -79,6 +79,11 @@ pub fn mlgate_home() -> PathBuf {
         .unwrap_or_else(|| testdata_root().join("mlgate-home"))
 }
 
+/// What `mlgate inspect` reads from `path`; a model that does not parse fails the test.
+pub fn inspect(path: &std::path::Path) -> mlgate_ir::ModelInfo {
+    mlgate_ir::inspect(path).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The runtimes, configured like the product's but with [`mlgate_home`].
 pub fn runtimes() -> RuntimeCatalog {
     RuntimeCatalog::new(&RuntimeConfig {

@@ -350,6 +350,15 @@ impl Workspace {
         Ok(Workspace::wrap(reg))
     }
 
+    /// The workspace in force if one with a registry exists; `None` otherwise (including
+    /// when none can be located), and never creates one.
+    pub fn open_existing(opts: &WorkspaceOptions) -> Result<Option<Workspace>> {
+        match opts.locate() {
+            Ok(Some(dir)) if Registry::exists(&dir) => Workspace::open(opts).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// Open the workspace in force, creating `.mlgate/` in the current directory (or the
     /// named directory) when there is none. The flag says whether this call created it.
     pub fn open_or_create(opts: &WorkspaceOptions) -> Result<(Workspace, bool)> {

@@ -147,8 +147,9 @@ fn drop_message_derive(code: &str, name: &str) -> Result<String, String> {
     ))
 }
 
+/// Needs the onnx wheel `cargo xtask test` downloads: `--skip needs_downloads` leaves it out.
 #[cfg(test)]
-mod tests {
+mod needs_downloads {
     use super::*;
 
     /// The committed types are what this step generates from the pinned onnx release.

@@ -89,20 +89,16 @@ impl Context {
         let opened;
         let ws = match self.workspace.get() {
             Some(ws) => ws,
-            None => match self.options.locate() {
-                Ok(Some(dir)) if dir.join("registry.db").exists() => {
-                    match Workspace::open(&self.options) {
-                        Ok(ws) => {
-                            opened = ws;
-                            &opened
-                        }
-                        Err(e) => {
-                            eprintln!("warning: could not record this command in the history: {e}");
-                            return;
-                        }
-                    }
+            None => match Workspace::open_existing(&self.options) {
+                Ok(Some(ws)) => {
+                    opened = ws;
+                    &opened
                 }
-                _ => return,
+                Ok(None) => return,
+                Err(e) => {
+                    eprintln!("warning: could not record this command in the history: {e}");
+                    return;
+                }
             },
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
