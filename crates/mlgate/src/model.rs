@@ -57,11 +57,13 @@ impl From<PathBuf> for ModelRef {
 /// Resolves a model argument: an existing file or package wins; otherwise a build of `ws`
 /// (tag, id, or id prefix), whose artifact's hash is checked — a damaged artifact is an
 /// error naming the build, never a silent pass.
-pub fn resolve(ws: Option<&Workspace>, reference: &str) -> Result<ModelRef> {
-    let path = Path::new(reference);
+pub fn resolve(ws: Option<&Workspace>, reference: impl AsRef<Path>) -> Result<ModelRef> {
+    // A path is checked as given (names need not be UTF-8); only a build name is text.
+    let path = reference.as_ref();
     if path.exists() {
         return Ok(ModelRef::file(path));
     }
+    let reference = &*path.to_string_lossy();
     let Some(ws) = ws else {
         // No workspace: the argument can only have been meant as a file, and reading it
         // gives the error that names it.

@@ -58,7 +58,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
     };
     let workspace = ctx.open_optional();
     let request = BenchmarkRequest {
-        model: mlgate::model::resolve(workspace, &args.model.to_string_lossy())?,
+        model: mlgate::model::resolve(workspace, &args.model)?,
         backend: args.runtime.backend.clone(),
         threads: args.runtime.threads(),
         inputs: InputSpec {

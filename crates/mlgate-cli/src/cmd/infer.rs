@@ -51,7 +51,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         .as_deref()
         .map(str::parse::<mlgate::Task>)
         .transpose()?;
-    let model = mlgate::model::resolve(ctx.open_optional(), &args.model.to_string_lossy())?;
+    let model = mlgate::model::resolve(ctx.open_optional(), &args.model)?;
     let report = mlgate::runtime::infer(&mlgate::runtime::InferRequest {
         model,
         inputs: args.inputs,
