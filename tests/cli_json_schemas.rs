@@ -180,6 +180,22 @@ fn every_command_prints_json_that_its_schema_accepts() {
     let mut args = vec!["benchmark", &a[..8]];
     args.extend(quick);
     p.json(&args, &[0]);
+    let variant = p.json(
+        &[
+            "optimize",
+            &a[..8],
+            "--pass",
+            "quantize",
+            "--method",
+            "int8",
+        ],
+        &[0],
+    );
+    let variant = id(&variant).to_string();
+    p.json(
+        &["accuracy", &a[..8], &variant[..8], "--samples", "2"],
+        &[0],
+    );
     p.json(&["log"], &[0]);
     p.json(&["log", "--tree"], &[0]);
     p.json(&["log", &a[..8]], &[0]);
@@ -212,7 +228,7 @@ fn every_command_prints_json_that_its_schema_accepts() {
     p.json(&["budget", "validate", &b, "--max-size", "0.000001"], &[1]);
     p.json(&["budget", "clear", "--constraint", "max-size"], &[0]);
     let status = p.json(&["status"], &[0]);
-    assert_eq!(status["builds"], 2);
+    assert_eq!(status["builds"], 3);
     p.json(&["verify"], &[0]);
     p.json(&["verify", "--repair", "--yes"], &[0]);
     // The CI gate: validate, ci-check, ci (a gate run and a skip).

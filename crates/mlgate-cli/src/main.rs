@@ -65,6 +65,11 @@ enum Command {
     Init(cmd::init::Args),
     /// Register an existing model file or .mlpackage as a build.
     Import(cmd::import::Args),
+    /// Make a variant of a build (fp16, int8, int4, palettize, prune), registered as its child.
+    Optimize(cmd::optimize::Args),
+    /// How far a variant's outputs are from its parent's on the same inputs; exit 1 below
+    /// the thresholds.
+    Accuracy(cmd::accuracy::Args),
     /// List builds (newest first), draw their lineage (--tree), or show one build.
     Log(cmd::log::Args),
     /// Compare two builds side by side: model facts and latest benchmarks.
@@ -98,6 +103,8 @@ impl Command {
             Command::Ci(_) => CommandKind::Ci,
             Command::Init(_) => CommandKind::Init,
             Command::Import(_) => CommandKind::Import,
+            Command::Optimize(_) => CommandKind::Optimize,
+            Command::Accuracy(_) => CommandKind::Accuracy,
             Command::Log(_) => CommandKind::Log,
             Command::Diff(_) => CommandKind::Diff,
             Command::Tag(args) => args.kind(),
@@ -143,6 +150,8 @@ fn main() -> ExitCode {
         Command::Ci(args) => cmd::ci::run(args, ctx),
         Command::Init(args) => cmd::init::run(args, ctx),
         Command::Import(args) => cmd::import::run(args, ctx),
+        Command::Optimize(args) => cmd::optimize::run(args, ctx),
+        Command::Accuracy(args) => cmd::accuracy::run(args, ctx),
         Command::Log(args) => cmd::log::run(args, ctx),
         Command::Diff(args) => cmd::diff::run(args, ctx),
         Command::Tag(args) => cmd::tag::run(args, ctx),

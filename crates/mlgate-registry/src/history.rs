@@ -45,13 +45,15 @@ pub enum CommandKind {
     Validate,
     Ci,
     CiCheck,
+    Optimize,
+    Accuracy,
 }
 
 impl CommandKind {
     /// Every kind with its stable name. A name never changes once released: entries already
     /// in a history keep it. A command's group comes first (`tag create`), so filtering on
     /// `tag` finds every tag command.
-    const NAMES: [(CommandKind, &'static str); 29] = [
+    const NAMES: [(CommandKind, &'static str); 31] = [
         (CommandKind::Inspect, "inspect"),
         (CommandKind::Infer, "infer"),
         (CommandKind::Doctor, "doctor"),
@@ -81,6 +83,8 @@ impl CommandKind {
         (CommandKind::Validate, "validate"),
         (CommandKind::Ci, "ci"),
         (CommandKind::CiCheck, "ci-check"),
+        (CommandKind::Optimize, "optimize"),
+        (CommandKind::Accuracy, "accuracy"),
     ];
 
     /// Every kind.

@@ -41,6 +41,9 @@ pub enum Error {
     /// A CI threshold or budget that cannot be used; says which and where it came from.
     #[error(transparent)]
     Threshold(#[from] mlgate_ci::ThresholdError),
+    /// An optimization pass refused the model or its parameters; says what to do.
+    #[error(transparent)]
+    Optimize(mlgate_optimize::OptimizeError),
     /// An `.npy`/`.npz` tensor file could not be read or written.
     #[error(transparent)]
     Tensor(mlgate_ir::tensor::TensorError),
@@ -69,6 +72,7 @@ impl Error {
             Error::Runtime(_) => ErrorKind::InvalidInput,
             Error::Tensor(mlgate_ir::tensor::TensorError::Io { .. }) => ErrorKind::Environment,
             Error::Tensor(_) => ErrorKind::InvalidInput,
+            Error::Optimize(_) => ErrorKind::InvalidInput,
             Error::Output(_) | Error::Host { .. } => ErrorKind::Environment,
         }
     }

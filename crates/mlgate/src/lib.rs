@@ -14,6 +14,7 @@ pub mod benchmark;
 mod error;
 pub mod gate;
 pub mod model;
+pub mod optimize;
 pub mod report;
 pub mod runtime;
 pub mod workspace;

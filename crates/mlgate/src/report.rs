@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::benchmark::{BenchmarkReport, CompareReport, BENCHMARK_SCHEMA, COMPARE_SCHEMA};
+use crate::optimize::{AccuracyReport, OptimizeOutcome};
 use crate::runtime::{InferReport, Installed, INFER_SCHEMA};
 use crate::workspace::{
     BaselineHistory, BudgetCheck, BudgetState, BuildDetail, BuildDiff, BuildSummary, CommandEntry,
@@ -204,6 +205,8 @@ reports! {
     body WorkspaceStatus = "mlgate.status/v1";
     body Verification = "mlgate.verify/v1";
     body Cancelled = "mlgate.cancelled/v1";
+    body OptimizeOutcome = "mlgate.optimize/v1";
+    body AccuracyReport = "mlgate.accuracy/v1";
 }
 
 /// Schema id of [`InspectReport`].

@@ -320,6 +320,18 @@ fn invalid(what: &'static str, value: impl Into<String>, hint: impl Into<String>
     }
 }
 
+/// The id a variant of `parent` made by `method` has (see `mlgate_registry::build_id`): its
+/// source is the parent's artifact, its configuration names the method and the parent.
+fn variant_config(parent: &Build, method: &str) -> String {
+    let config = mlgate_registry::BuildConfig {
+        format: parent.format.clone(),
+        target: parent.target.clone(),
+        method: Some(method.to_string()),
+        parent_id: Some(parent.id.clone()),
+    };
+    mlgate_registry::build_id(&parent.artifact_hash, &config.hash())
+}
+
 /// Check a target against the model's format (`mlgate_backends::targets` is the one list);
 /// returns the backend that measures it on this host.
 fn check_target(model: &Path, format: ModelFormat, target: &str) -> Result<&'static str> {
@@ -480,6 +492,50 @@ impl Workspace {
             created,
             model: info,
         })
+    }
+
+    /// The variant of `parent` that `method` (an optimization method id) made, if it is
+    /// registered: the same chain on the same source is the same build.
+    pub fn variant_of(&self, parent: &Build, method: &str) -> Result<Option<Build>> {
+        let id = variant_config(parent, method);
+        let build = self.reg.borrow().build(&id)?;
+        if let Some(b) = &build {
+            self.touch(&b.id);
+        }
+        Ok(build)
+    }
+
+    /// Register `file` (an optimized model) as a child of `parent`, made by `method`, measured
+    /// by `backend`. The artifact is stored first, then the row, as for imports.
+    pub(crate) fn register_variant(
+        &self,
+        parent: &Build,
+        file: &Path,
+        method: &str,
+        backend: &str,
+        name: Option<String>,
+        notes: Option<String>,
+    ) -> Result<(Build, bool)> {
+        let mut reg = self.reg.borrow_mut();
+        let artifact = reg.store().put(file)?;
+        let (build, created) = reg.insert_build(NewBuild {
+            name: name.unwrap_or_else(|| parent.name.clone()),
+            source_path: parent.source_path.clone(),
+            source_hash: parent.artifact_hash.clone(),
+            artifact,
+            format: parent.format.clone(),
+            target: parent.target.clone(),
+            backend: Some(backend.to_string()),
+            task: parent.task.clone(),
+            method: Some(method.to_string()),
+            parent_id: Some(parent.id.clone()),
+            imported: false,
+            notes,
+            created_at: None,
+        })?;
+        drop(reg);
+        self.touch(&build.id);
+        Ok((build, created))
     }
 
     /// A build from a tag, a full id or a unique id prefix (at least 4 characters).

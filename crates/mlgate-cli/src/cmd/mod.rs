@@ -1,3 +1,4 @@
+pub mod accuracy;
 pub mod baseline;
 pub mod benchmark;
 pub mod budget;
@@ -14,6 +15,7 @@ pub mod infer;
 pub mod init;
 pub mod inspect;
 pub mod log;
+pub mod optimize;
 pub mod runtime;
 pub mod status;
 pub mod tag;

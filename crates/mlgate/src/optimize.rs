@@ -1,0 +1,763 @@
+//! `mlgate optimize` and `mlgate accuracy`: variants of a build made by `mlgate-optimize`'s
+//! passes, registered as its children, and how far a variant's outputs are from its parent's.
+//!
+//! A variant is registered only after it has loaded and run on a real runtime next to its
+//! parent on the same inputs; a pass whose result does not run writes nothing.
+
+use std::path::{Path, PathBuf};
+
+use mlgate_backends::{BackendKind, RuntimeCatalog, RuntimeConfig, SessionOptions};
+use mlgate_ir::tensor::{Tensor, TensorData};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use mlgate_optimize::{Method, Pass, PassReport, DEFAULT_INT4_BLOCK, PALETTE_BITS};
+
+use crate::benchmark::InputSpec;
+use crate::model::{self, ModelRef};
+use crate::workspace::{Build, BuildRef, ImportRequest, Workspace};
+use crate::{Error, Result};
+
+/// The optimization flags as a user gives them (`--pass`, `--method`, ...), before they are
+/// checked against each other by [`MethodFlags::method`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MethodFlags {
+    pub pass: String,
+    pub method: Option<String>,
+    pub per_channel: bool,
+    pub block_size: Option<usize>,
+    pub nbits: Option<u8>,
+    pub group_size: Option<usize>,
+    pub sparsity: Option<f64>,
+    /// fp16: keep float32 graph inputs and outputs (default true).
+    pub keep_io_types: Option<bool>,
+}
+
+/// Quantization methods `--method` accepts.
+pub const QUANTIZE_METHODS: [&str; 3] = ["fp16", "int8", "int4"];
+
+impl MethodFlags {
+    /// The one [`Method`] these flags describe; a flag that does not apply to the pass, or a
+    /// value out of range, is an error naming it.
+    pub fn method(&self) -> Result<Method> {
+        let pass = Pass::parse(&self.pass).ok_or_else(|| Error::Invalid {
+            what: "--pass",
+            value: self.pass.clone(),
+            hint: "use quantize, palettize or prune".into(),
+        })?;
+        let not_for = |flag: &'static str, set: bool, applies: &str| -> Result<()> {
+            if set {
+                return Err(Error::Invalid {
+                    what: flag,
+                    value: format!("with --pass {}", pass.name()),
+                    hint: format!("{flag} applies to {applies}; leave it out"),
+                });
+            }
+            Ok(())
+        };
+        let method = self.method.as_deref();
+        let is_quantize = |m: &str| method == Some(m);
+        not_for(
+            "--per-channel",
+            self.per_channel && !is_quantize("int8"),
+            "--method int8",
+        )?;
+        not_for(
+            "--block-size",
+            self.block_size.is_some() && !is_quantize("int4"),
+            "--method int4",
+        )?;
+        not_for(
+            "--keep-io-types",
+            self.keep_io_types.is_some() && !is_quantize("fp16"),
+            "--method fp16",
+        )?;
+        not_for(
+            "--nbits",
+            self.nbits.is_some() && pass != Pass::Palettize,
+            "--pass palettize",
+        )?;
+        not_for(
+            "--group-size",
+            self.group_size.is_some() && pass != Pass::Palettize,
+            "--pass palettize",
+        )?;
+        not_for(
+            "--sparsity",
+            self.sparsity.is_some() && pass != Pass::Prune,
+            "--pass prune",
+        )?;
+        let method = match pass {
+            Pass::Quantize => match method {
+                Some("fp16") => Method::Fp16 {
+                    keep_io_types: self.keep_io_types.unwrap_or(true),
+                },
+                Some("int8") => Method::Int8 {
+                    per_channel: self.per_channel,
+                },
+                Some("int4") => Method::Int4 {
+                    block_size: self.block_size.unwrap_or(DEFAULT_INT4_BLOCK),
+                },
+                Some("int8_static") => {
+                    return Err(Error::Invalid {
+                        what: "--method",
+                        value: "int8_static".into(),
+                        hint: "static int8 with calibration data is not available yet; use \
+                               int8 (weights int8, activations quantized at run time)"
+                            .into(),
+                    })
+                }
+                Some(other) => {
+                    return Err(Error::Invalid {
+                        what: "--method",
+                        value: other.into(),
+                        hint: format!("use one of {}", QUANTIZE_METHODS.join(", ")),
+                    })
+                }
+                None => {
+                    return Err(Error::Invalid {
+                        what: "--method",
+                        value: String::new(),
+                        hint: format!(
+                            "--pass quantize needs --method {}",
+                            QUANTIZE_METHODS.join("|")
+                        ),
+                    })
+                }
+            },
+            Pass::Palettize | Pass::Prune => {
+                if let Some(m) = method {
+                    return Err(Error::Invalid {
+                        what: "--method",
+                        value: m.into(),
+                        hint: format!(
+                            "--method applies to --pass quantize; --pass {} takes {}",
+                            pass.name(),
+                            if pass == Pass::Prune {
+                                "--sparsity"
+                            } else {
+                                "--nbits and --group-size"
+                            }
+                        ),
+                    });
+                }
+                if pass == Pass::Prune {
+                    Method::Prune {
+                        sparsity: self.sparsity.unwrap_or(0.5),
+                    }
+                } else {
+                    Method::Palettize {
+                        nbits: self.nbits.unwrap_or(4),
+                        group_size: self.group_size,
+                    }
+                }
+            }
+        };
+        method.validate().map_err(Error::Optimize)?;
+        Ok(method)
+    }
+}
+
+/// `mlgate optimize`.
+#[derive(Debug, Clone)]
+pub struct OptimizeRequest {
+    /// A build (tag, id, prefix) or a model file, which is imported first.
+    pub model: PathBuf,
+    /// Target of a file's import (default: `tract_cpu` for ONNX).
+    pub target: Option<String>,
+    pub method: Method,
+    /// Name of the variant (default: the parent's).
+    pub name: Option<String>,
+    /// The runtime that checks the variant (default: the parent's).
+    pub backend: Option<String>,
+    pub runtimes: RuntimeConfig,
+}
+
+/// How the variant ran next to its parent before it was registered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct VariantCheck {
+    pub backend: BackendKind,
+    pub runtime_version: Option<String>,
+    /// Outputs compared (float outputs only).
+    pub outputs: usize,
+    /// Lowest cosine similarity over the outputs, parent vs variant, on one synthesized input.
+    pub min_cosine: f64,
+    /// Largest absolute difference over every output value.
+    pub max_abs_error: f64,
+    /// What the numbers rest on.
+    pub basis: String,
+    /// Why the preferred runtime was not used (it could not load or run the variant).
+    pub fallback_from: Option<String>,
+}
+
+/// What `mlgate optimize` did.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct OptimizeOutcome {
+    pub parent: BuildRef,
+    pub build: Build,
+    /// False when this chain had been run on this source before: the build is reused.
+    pub created: bool,
+    /// The method id (`int4_b32`) and as people read it (`int4(b32)`).
+    pub method: String,
+    pub label: String,
+    pub parent_size_bytes: u64,
+    pub size_bytes: u64,
+    /// What the pass did; absent when the build was reused.
+    pub pass: Option<PassReport>,
+    /// The run next to the parent; absent when the build was reused.
+    pub check: Option<VariantCheck>,
+}
+
+/// Applies one pass to a build (or a model file, imported first) and registers the variant
+/// as its child, after checking that it runs next to its parent on a real runtime.
+pub fn optimize(ws: &Workspace, req: &OptimizeRequest) -> Result<OptimizeOutcome> {
+    let parent = parent_build(ws, &req.model, req.target.as_deref())?;
+    if parent.format != mlgate_ir::ModelFormat::Onnx.name() {
+        return Err(Error::Invalid {
+            what: "build",
+            value: format!("{} ({})", parent.short_id(), parent.format),
+            hint: format!(
+                "the {} pass works on ONNX builds; compressing {} models is not available yet",
+                req.method.pass().name(),
+                parent.format
+            ),
+        });
+    }
+    let method = req.method.id();
+    let label = mlgate_registry::method_label(Some(&method));
+    if let Some(build) = ws.variant_of(&parent, &method)? {
+        return Ok(OptimizeOutcome {
+            parent: BuildRef::from(&parent),
+            parent_size_bytes: parent.size_bytes,
+            size_bytes: build.size_bytes,
+            build,
+            created: false,
+            method,
+            label,
+            pass: None,
+            check: None,
+        });
+    }
+    let parent_path = ws.model_path(&parent)?;
+    let source = mlgate_ir::onnx::read_model(&parent_path)?;
+    let (variant, pass) =
+        mlgate_optimize::optimize_onnx(&source, &req.method).map_err(Error::Optimize)?;
+    let staging = tempfile::Builder::new()
+        .prefix("optimize-")
+        .tempdir_in(ws.dir())
+        .map_err(|e| Error::Host {
+            what: format!(
+                "cannot create a staging directory in {}",
+                ws.dir().display()
+            ),
+            hint: e.to_string(),
+        })?;
+    let file = staging.path().join("model.onnx");
+    mlgate_ir::onnx::write_model(&file, &variant)?;
+    let preferred = req.backend.clone().or_else(|| parent.backend.clone());
+    let check =
+        check_variant(&parent_path, &file, preferred.as_deref(), &req.runtimes).map_err(|e| {
+            Error::Host {
+                what: format!(
+                    "the {label} variant of build {} does not run, so nothing was registered",
+                    parent.short_id()
+                ),
+                hint: e.to_string(),
+            }
+        })?;
+    let (build, created) = ws.register_variant(
+        &parent,
+        &file,
+        &method,
+        check.backend.name(),
+        req.name.clone(),
+        None,
+    )?;
+    Ok(OptimizeOutcome {
+        parent: BuildRef::from(&parent),
+        parent_size_bytes: parent.size_bytes,
+        size_bytes: build.size_bytes,
+        build,
+        created,
+        method,
+        label,
+        pass: Some(pass),
+        check: Some(check),
+    })
+}
+
+/// The build a model argument names; a file is imported first (target: the one given, or
+/// `tract_cpu` for ONNX), so `mlgate optimize model.onnx` works without a separate import.
+fn parent_build(ws: &Workspace, model: &Path, target: Option<&str>) -> Result<Build> {
+    let resolved = model::resolve(Some(ws), model)?;
+    if let Some(b) = resolved.build {
+        return Ok(b);
+    }
+    let info = crate::inspect(&resolved.path)?;
+    let target = match target {
+        Some(t) => t.to_string(),
+        None if info.format == mlgate_ir::ModelFormat::Onnx => "tract_cpu".into(),
+        None => {
+            return Err(Error::Invalid {
+                what: "model",
+                value: model.display().to_string(),
+                hint: format!(
+                    "passes work on ONNX models; this is {}, which mlgate cannot compress yet",
+                    info.format.name()
+                ),
+            })
+        }
+    };
+    Ok(ws
+        .import(&ImportRequest {
+            model: resolved.path,
+            target,
+            ..Default::default()
+        })?
+        .build)
+}
+
+/// Runs parent and variant on the same synthesized input: on the preferred runtime, and on
+/// ONNX Runtime when that cannot run them (tract lacks some ops passes use).
+fn check_variant(
+    parent: &Path,
+    variant: &Path,
+    preferred: Option<&str>,
+    runtimes: &RuntimeConfig,
+) -> Result<VariantCheck> {
+    let catalog = RuntimeCatalog::new(runtimes);
+    let first = crate::benchmark::resolve_backend(&catalog, parent, preferred)?;
+    let mut candidates = vec![first];
+    if first != BackendKind::OnnxRuntime
+        && catalog
+            .get(BackendKind::OnnxRuntime)
+            .is_some_and(|b| b.probe().available)
+    {
+        candidates.push(BackendKind::OnnxRuntime);
+    }
+    let inputs = one_input_set(parent, 0)?;
+    let mut errors = Vec::new();
+    for kind in candidates {
+        match run_pair(&catalog, kind, parent, variant, &inputs) {
+            Ok((version, a, b)) => {
+                let mut acc = Agreement::default();
+                acc.add(&a, &b);
+                return Ok(VariantCheck {
+                    backend: kind,
+                    runtime_version: version,
+                    outputs: acc.outputs.len(),
+                    min_cosine: acc
+                        .outputs
+                        .iter()
+                        .map(|o| o.cosine_mean())
+                        .fold(1.0, f64::min),
+                    max_abs_error: acc.outputs.iter().map(|o| o.max_abs).fold(0.0, f64::max),
+                    basis: "parent and variant on one synthesized input (seed 0); `mlgate \
+                            accuracy` measures agreement over many"
+                        .into(),
+                    fallback_from: (!errors.is_empty()).then(|| errors.join("; ")),
+                });
+            }
+            Err(e) => errors.push(format!("{kind}: {e}")),
+        }
+    }
+    Err(Error::Host {
+        what: "no runtime here runs the variant".into(),
+        hint: errors.join("; "),
+    })
+}
+
+fn one_input_set(model: &Path, seed: u64) -> Result<Vec<Tensor>> {
+    let spec = InputSpec {
+        seed,
+        ..InputSpec::default()
+    };
+    crate::benchmark::synthesize_inputs(model, &spec)?
+        .into_iter()
+        .next()
+        .map(|s| s.inputs)
+        .ok_or_else(|| Error::Host {
+            what: format!("no inputs could be made for {}", model.display()),
+            hint: "give the model's task with --task".into(),
+        })
+}
+
+type RunPair = (Option<String>, Vec<Tensor>, Vec<Tensor>);
+
+fn run_pair(
+    catalog: &RuntimeCatalog,
+    kind: BackendKind,
+    a: &Path,
+    b: &Path,
+    inputs: &[Tensor],
+) -> Result<RunPair> {
+    let options = SessionOptions::default();
+    let mut sa = catalog.load(kind, a, &options).map_err(Error::runtime)?;
+    let mut sb = catalog.load(kind, b, &options).map_err(Error::runtime)?;
+    let version = sb.info().runtime_version.clone();
+    let oa = sa.run(inputs).map_err(Error::runtime)?;
+    let ob = sb.run(inputs).map_err(Error::runtime)?;
+    Ok((version, oa, ob))
+}
+
+/// Streaming agreement between two models' outputs, output by output: nothing but running
+/// sums is kept, so any number of samples fits in memory.
+#[derive(Debug, Default)]
+struct Agreement {
+    outputs: Vec<OutputAgreement>,
+}
+
+#[derive(Debug, Default)]
+struct OutputAgreement {
+    name: String,
+    samples: usize,
+    cosine_sum: f64,
+    cosine_min: f64,
+    abs_sum: f64,
+    values: u64,
+    max_abs: f64,
+    /// Rows compared by arg-max (classifier-like outputs: float, rank ≥ 2, last dim > 1).
+    top1_rows: u64,
+    top1_agree: u64,
+}
+
+impl OutputAgreement {
+    fn cosine_mean(&self) -> f64 {
+        if self.samples == 0 {
+            1.0
+        } else {
+            self.cosine_sum / self.samples as f64
+        }
+    }
+}
+
+fn floats(t: &Tensor) -> Option<Vec<f64>> {
+    match t.data() {
+        TensorData::F32(_) | TensorData::F16(_) | TensorData::F64(_) => Some(t.data().to_f64_vec()),
+        _ => None,
+    }
+}
+
+impl Agreement {
+    fn add(&mut self, base: &[Tensor], cand: &[Tensor]) {
+        let pairs = base
+            .iter()
+            .zip(cand)
+            .filter_map(|(a, b)| Some((a, floats(a)?, floats(b)?)));
+        for (k, (a, va, vb)) in pairs.enumerate() {
+            if self.outputs.len() <= k {
+                self.outputs.push(OutputAgreement {
+                    name: a.name().to_string(),
+                    cosine_min: 1.0,
+                    ..Default::default()
+                });
+            }
+            let o = &mut self.outputs[k];
+            let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+            for (x, y) in va.iter().zip(&vb) {
+                ab += x * y;
+                aa += x * x;
+                bb += y * y;
+                let d = (x - y).abs();
+                o.abs_sum += d;
+                o.max_abs = o.max_abs.max(d);
+            }
+            o.values += va.len().min(vb.len()) as u64;
+            // Two all-zero outputs agree; one all-zero output against another does not.
+            let cos = if aa == 0.0 && bb == 0.0 {
+                1.0
+            } else if aa == 0.0 || bb == 0.0 {
+                0.0
+            } else {
+                ab / (aa.sqrt() * bb.sqrt())
+            };
+            o.cosine_sum += cos;
+            o.cosine_min = o.cosine_min.min(cos);
+            o.samples += 1;
+            let shape = a.shape();
+            if shape.len() >= 2 && shape[shape.len() - 1] > 1 && va.len() == vb.len() {
+                let width = shape[shape.len() - 1];
+                for (ra, rb) in va.chunks(width).zip(vb.chunks(width)) {
+                    o.top1_rows += 1;
+                    o.top1_agree += u64::from(argmax(ra) == argmax(rb));
+                }
+            }
+        }
+    }
+}
+
+fn argmax(v: &[f64]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| {
+            if x > bv {
+                (i, x)
+            } else {
+                (bi, bv)
+            }
+        })
+        .0
+}
+
+/// Wilson score interval for `k` successes in `n` trials at 95%.
+pub fn wilson_interval(k: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let z = 1.959_963_984_540_054_f64;
+    let (n, p) = (n as f64, k as f64 / n as f64);
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * ((p * (1.0 - p) / n) + z * z / (4.0 * n * n)).sqrt() / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// `mlgate accuracy`.
+#[derive(Debug, Clone)]
+pub struct AccuracyRequest {
+    pub baseline: ModelRef,
+    pub candidate: ModelRef,
+    pub samples: usize,
+    pub seed: u64,
+    pub cosine_threshold: f64,
+    pub top1_threshold: f64,
+    pub backend: Option<String>,
+    pub runtimes: RuntimeConfig,
+}
+
+/// One output's agreement over every sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OutputAccuracy {
+    pub output: String,
+    /// Mean over samples of the per-sample cosine similarity.
+    pub cosine_mean: f64,
+    /// The lowest per-sample cosine similarity.
+    pub cosine_min: f64,
+    pub mean_abs_error: f64,
+    pub max_abs_error: f64,
+    /// Arg-max agreement of classifier-like outputs (float, rank ≥ 2, last dim > 1).
+    pub top1: Option<Top1>,
+    pub passed: bool,
+}
+
+/// Top-1 agreement with its Wilson 95% interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Top1 {
+    pub agree: u64,
+    pub rows: u64,
+    pub rate: f64,
+    pub ci95: (f64, f64),
+}
+
+/// What `mlgate accuracy` found.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AccuracyReport {
+    pub baseline: String,
+    pub candidate: String,
+    pub backend: BackendKind,
+    pub runtime_version: Option<String>,
+    pub samples: usize,
+    pub seed: u64,
+    /// How the inputs were made.
+    pub inputs: String,
+    pub cosine_threshold: f64,
+    pub top1_threshold: f64,
+    pub outputs: Vec<OutputAccuracy>,
+    /// Every output at or above both thresholds (cosine on its mean over samples, top-1 on
+    /// its rate).
+    pub passed: bool,
+    /// The registry row the check was stored in (when both models are builds).
+    pub recorded_id: Option<i64>,
+}
+
+/// Runs both models on the same `samples` synthesized inputs (seeds `seed`, `seed + 1`, ...)
+/// on one runtime and measures how far the candidate's outputs are from the baseline's.
+/// Stored in the registry when both are builds.
+pub fn accuracy(ws: Option<&Workspace>, req: &AccuracyRequest) -> Result<AccuracyReport> {
+    if req.samples == 0 || req.samples > 100_000 {
+        return Err(Error::Invalid {
+            what: "--samples",
+            value: req.samples.to_string(),
+            hint: "use a number of input samples from 1 to 100000 (64 by default)".into(),
+        });
+    }
+    for (flag, v) in [
+        ("--cosine-threshold", req.cosine_threshold),
+        ("--top1-threshold", req.top1_threshold),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(Error::Invalid {
+                what: if flag == "--cosine-threshold" {
+                    "--cosine-threshold"
+                } else {
+                    "--top1-threshold"
+                },
+                value: v.to_string(),
+                hint: "use a value from 0 to 1".into(),
+            });
+        }
+    }
+    let catalog = RuntimeCatalog::new(&req.runtimes);
+    // A variant records the runtime it was checked on, which runs its parent too.
+    let preferred = req
+        .backend
+        .clone()
+        .or_else(|| req.candidate.build_backend())
+        .or_else(|| req.baseline.build_backend());
+    let kind =
+        crate::benchmark::resolve_backend(&catalog, &req.baseline.path, preferred.as_deref())?;
+    let options = SessionOptions::default();
+    let mut base = catalog
+        .load(kind, &req.baseline.path, &options)
+        .map_err(Error::runtime)?;
+    let mut cand = catalog
+        .load(kind, &req.candidate.path, &options)
+        .map_err(Error::runtime)?;
+    let mut agreement = Agreement::default();
+    for i in 0..req.samples {
+        let inputs = one_input_set(&req.baseline.path, req.seed.wrapping_add(i as u64))?;
+        let a = base.run(&inputs).map_err(Error::runtime)?;
+        let b = cand.run(&inputs).map_err(Error::runtime)?;
+        agreement.add(&a, &b);
+    }
+    let outputs: Vec<OutputAccuracy> = agreement
+        .outputs
+        .iter()
+        .map(|o| {
+            let top1 = (o.top1_rows > 0).then(|| Top1 {
+                agree: o.top1_agree,
+                rows: o.top1_rows,
+                rate: o.top1_agree as f64 / o.top1_rows as f64,
+                ci95: wilson_interval(o.top1_agree, o.top1_rows),
+            });
+            let passed = o.cosine_mean() >= req.cosine_threshold
+                && top1.as_ref().is_none_or(|t| t.rate >= req.top1_threshold);
+            OutputAccuracy {
+                output: o.name.clone(),
+                cosine_mean: o.cosine_mean(),
+                cosine_min: o.cosine_min,
+                mean_abs_error: if o.values == 0 {
+                    0.0
+                } else {
+                    o.abs_sum / o.values as f64
+                },
+                max_abs_error: o.max_abs,
+                top1,
+                passed,
+            }
+        })
+        .collect();
+    if outputs.is_empty() {
+        return Err(Error::Invalid {
+            what: "model",
+            value: req.baseline.path.display().to_string(),
+            hint: "the models have no float outputs to compare".into(),
+        });
+    }
+    let passed = outputs.iter().all(|o| o.passed);
+    let describe = |m: &ModelRef| match &m.build {
+        Some(b) => format!("{} ({})", b.short_id(), b.method_label()),
+        None => m.path.display().to_string(),
+    };
+    let mut report = AccuracyReport {
+        baseline: describe(&req.baseline),
+        candidate: describe(&req.candidate),
+        backend: kind,
+        runtime_version: cand.info().runtime_version.clone(),
+        samples: req.samples,
+        seed: req.seed,
+        inputs: "task-aware synthetic inputs (mlgate-tasks), one seed per sample".into(),
+        cosine_threshold: req.cosine_threshold,
+        top1_threshold: req.top1_threshold,
+        outputs,
+        passed,
+        recorded_id: None,
+    };
+    if let (Some(ws), Some(b), Some(c)) = (ws, &req.baseline.build, &req.candidate.build) {
+        let check = mlgate_registry::AccuracyCheck {
+            baseline_build_id: b.id.clone(),
+            candidate_build_id: c.id.clone(),
+            passed,
+            metrics: serde_json::to_value(&report.outputs).map_err(Error::Output)?,
+            settings: serde_json::json!({
+                "samples": req.samples,
+                "seed": req.seed,
+                "backend": kind.name(),
+                "runtime_version": report.runtime_version,
+                "cosine_threshold": req.cosine_threshold,
+                "top1_threshold": req.top1_threshold,
+            }),
+        };
+        report.recorded_id = Some(ws.record_accuracy_check(&check)?);
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_matches_published_values() {
+        // 8 of 10: Wilson 95% = [0.490, 0.943] (Newcombe 1998, method 3).
+        let (lo, hi) = wilson_interval(8, 10);
+        assert!(
+            (lo - 0.4902).abs() < 5e-4 && (hi - 0.9433).abs() < 5e-4,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson_interval(0, 0);
+        assert_eq!((lo, hi), (0.0, 1.0));
+    }
+
+    #[test]
+    fn flags_that_do_not_apply_are_named() {
+        let flags = |pass: &str, method: Option<&str>| MethodFlags {
+            pass: pass.into(),
+            method: method.map(Into::into),
+            ..Default::default()
+        };
+        let err = |f: MethodFlags| f.method().unwrap_err().to_string();
+        assert!(err(flags("squash", None)).contains("--pass"));
+        assert!(err(flags("quantize", None)).contains("--method"));
+        assert!(err(flags("quantize", Some("int3"))).contains("int3"));
+        assert!(err(MethodFlags {
+            sparsity: Some(0.5),
+            ..flags("quantize", Some("int8"))
+        })
+        .contains("--sparsity"));
+        assert!(err(MethodFlags {
+            sparsity: Some(1.5),
+            ..flags("prune", None)
+        })
+        .contains("--sparsity"));
+        assert_eq!(
+            flags("prune", None).method().unwrap(),
+            Method::Prune { sparsity: 0.5 }
+        );
+        assert_eq!(
+            MethodFlags {
+                nbits: Some(6),
+                group_size: Some(16),
+                ..flags("palettize", None)
+            }
+            .method()
+            .unwrap()
+            .id(),
+            "palettize_6_g16"
+        );
+    }
+
+    #[test]
+    fn agreement_is_exact_for_identical_outputs_and_counts_top1() {
+        let t = |v: Vec<f32>| Tensor::new("logits", vec![2, 3], TensorData::F32(v)).unwrap();
+        let mut acc = Agreement::default();
+        acc.add(
+            &[t(vec![1.0, 2.0, 3.0, 3.0, 2.0, 1.0])],
+            &[t(vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0])],
+        );
+        let o = &acc.outputs[0];
+        assert_eq!((o.top1_rows, o.top1_agree), (2, 1));
+        assert!((o.cosine_mean() - 10.0 / 14.0).abs() < 1e-12);
+        assert_eq!(o.max_abs, 2.0);
+    }
+}

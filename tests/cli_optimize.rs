@@ -1,0 +1,237 @@
+//! `mlgate optimize` and `mlgate accuracy` end to end on the fixture CNN: variants registered
+//! as children with their lineage, the same chain reused instead of duplicated, bad input
+//! refused with exit 2 and the registry left as it was, accuracy gating with exit 1.
+
+use mlgate_testkit::{json, sandbox, stderr, stdout, Sandbox};
+use serde_json::Value;
+
+fn ok(s: &Sandbox, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let o = s.run(&all);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    json(&o)
+}
+
+fn builds(s: &Sandbox) -> Vec<Value> {
+    ok(s, &["log"])["builds"].as_array().unwrap().clone()
+}
+
+fn imported_cnn(s: &Sandbox) -> String {
+    let models = s.fixtures();
+    let cnn = models.join("vision_cnn.onnx");
+    let v = ok(
+        s,
+        &[
+            "import",
+            "--model",
+            cnn.to_str().unwrap(),
+            "--target",
+            "tract_cpu",
+        ],
+    );
+    v["build"]["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_chain_of_passes_is_registered_as_lineage_and_reused_when_run_again() {
+    let s = sandbox!();
+    let root = imported_cnn(&s);
+    let pruned = ok(
+        &s,
+        &["optimize", &root, "--pass", "prune", "--sparsity", "0.5"],
+    );
+    assert_eq!(pruned["created"], true);
+    assert_eq!(pruned["label"], "prune(0.50)");
+    assert_eq!(pruned["build"]["parent_id"], root.as_str());
+    let pruned_id = pruned["build"]["id"].as_str().unwrap().to_string();
+    let chained = ok(
+        &s,
+        &[
+            "optimize",
+            &pruned_id[..12],
+            "--pass",
+            "quantize",
+            "--method",
+            "int8",
+        ],
+    );
+    assert_eq!(chained["build"]["parent_id"], pruned_id.as_str());
+    assert_eq!(chained["build"]["root_id"], root.as_str());
+    assert!(chained["check"]["min_cosine"].as_f64().unwrap() > 0.5);
+    // int8 stores int8 weights: about a quarter of the float bytes.
+    let pass = &chained["pass"];
+    let (before, after) = (
+        pass["weight_bytes_before"].as_u64().unwrap(),
+        pass["weight_bytes_after"].as_u64().unwrap(),
+    );
+    assert!(after * 3 < before, "{pass}");
+    let count = builds(&s).len();
+    assert_eq!(count, 3);
+
+    // The same chain again: the same builds, nothing new.
+    let again = ok(
+        &s,
+        &["optimize", &root, "--pass", "prune", "--sparsity", "0.5"],
+    );
+    assert_eq!(again["created"], false);
+    assert_eq!(again["build"]["id"], pruned_id.as_str());
+    assert!(again["pass"].is_null());
+    assert_eq!(builds(&s).len(), count);
+
+    let tree = s.run(&["log", "--tree"]);
+    let text = stdout(&tree);
+    assert!(
+        text.contains("prune(0.50)") && text.contains("int8"),
+        "{text}"
+    );
+    let palettized = ok(
+        &s,
+        &["optimize", &root, "--pass", "palettize", "--nbits", "4"],
+    );
+    let (parent, size) = (
+        palettized["parent_size_bytes"].as_u64().unwrap(),
+        palettized["size_bytes"].as_u64().unwrap(),
+    );
+    assert!(size * 3 <= parent, "palettize(4): {parent} → {size} bytes");
+}
+
+#[test]
+fn bad_input_exits_2_and_leaves_the_registry_unchanged() {
+    let s = sandbox!();
+    let root = imported_cnn(&s);
+    let tflite = s.path().join("models/twin_cnn.tflite");
+    let t = ok(
+        &s,
+        &[
+            "import",
+            "--model",
+            tflite.to_str().unwrap(),
+            "--target",
+            "generic_linux",
+        ],
+    );
+    let tflite_id = t["build"]["id"].as_str().unwrap().to_string();
+    let before = builds(&s);
+    for (args, mention) in [
+        (vec!["--pass", "quantize", "--method", "int3"], "int3"),
+        (vec!["--pass", "prune", "--sparsity", "1.5"], "--sparsity"),
+        (vec!["--pass", "squash"], "--pass"),
+        (vec!["--pass", "palettize", "--nbits", "5"], "--nbits"),
+        (
+            vec![
+                "--pass",
+                "quantize",
+                "--method",
+                "int4",
+                "--block-size",
+                "24",
+            ],
+            "--block-size",
+        ),
+        (
+            vec!["--pass", "quantize", "--method", "int8", "--nbits", "4"],
+            "--nbits",
+        ),
+    ] {
+        let mut all = vec!["optimize", root.as_str()];
+        all.extend(args.iter().copied());
+        let o = s.run(&all);
+        assert_eq!(o.status.code(), Some(2), "{all:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(mention), "{all:?}: {}", stderr(&o));
+    }
+    let o = s.run(&[
+        "optimize", &tflite_id, "--pass", "quantize", "--method", "int8",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ONNX builds"), "{}", stderr(&o));
+    let o = s.run(&["optimize", "no-such-build", "--pass", "prune"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(builds(&s), before);
+    // Nothing was staged and left behind either.
+    let leftovers: Vec<_> = std::fs::read_dir(s.workspace())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("optimize-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "staging directories left: {leftovers:?}"
+    );
+}
+
+#[test]
+fn accuracy_passes_a_close_variant_fails_a_lossy_one_and_records_both() {
+    let s = sandbox!();
+    let root = imported_cnn(&s);
+    let int8 = ok(
+        &s,
+        &["optimize", &root, "--pass", "quantize", "--method", "int8"],
+    );
+    let int8 = int8["build"]["id"].as_str().unwrap().to_string();
+    let close = ok(&s, &["accuracy", &root, &int8, "--samples", "4"]);
+    assert_eq!(close["schema"], "mlgate.accuracy/v1");
+    assert_eq!(close["passed"], true, "{close}");
+    assert!(close["recorded_id"].is_number());
+    let out = &close["outputs"][0];
+    assert!(out["cosine_mean"].as_f64().unwrap() >= 0.98, "{out}");
+    assert_eq!(out["top1"]["rows"], 4);
+
+    let lossy = ok(
+        &s,
+        &["optimize", &root, "--pass", "palettize", "--nbits", "1"],
+    );
+    let lossy = lossy["build"]["id"].as_str().unwrap().to_string();
+    let o = s.run(&["accuracy", &root, &lossy, "--samples", "4"]);
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("FAIL"), "{}", stdout(&o));
+    let o = s.run(&["accuracy", &root, &int8, "--samples", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--samples"), "{}", stderr(&o));
+}
+
+mod needs_downloads {
+    use super::*;
+
+    /// tract has no int4 type: the variant is checked, and recorded, on ONNX Runtime.
+    #[test]
+    fn int4_blocks_run_on_onnxruntime_when_tract_cannot() {
+        let s = sandbox!();
+        s.require_runtimes(&["onnxruntime"]);
+        let root = imported_cnn(&s);
+        let v = ok(
+            &s,
+            &["optimize", &root, "--pass", "quantize", "--method", "int4"],
+        );
+        assert_eq!(v["label"], "int4(b32)");
+        assert_eq!(v["check"]["backend"], "onnxruntime");
+        assert!(v["check"]["fallback_from"]
+            .as_str()
+            .unwrap()
+            .contains("tract"));
+        assert_eq!(v["build"]["backend"], "onnxruntime");
+        assert_eq!(v["pass"]["opset_after"], 21);
+        let id = v["build"]["id"].as_str().unwrap().to_string();
+        let acc = ok(
+            &s,
+            &[
+                "accuracy",
+                &root,
+                &id,
+                "--samples",
+                "2",
+                "--cosine-threshold",
+                "0.95",
+                "--top1-threshold",
+                "0.5",
+            ],
+        );
+        assert_eq!(acc["backend"], "onnxruntime");
+    }
+}
