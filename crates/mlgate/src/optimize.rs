@@ -757,7 +757,8 @@ mod tests {
         );
         let o = &acc.outputs[0];
         assert_eq!((o.top1_rows, o.top1_agree), (2, 1));
-        assert!((o.cosine_mean() - 10.0 / 14.0).abs() < 1e-12);
+        // One sample: both rows flattened, dot 24 over norms 28.
+        assert!((o.cosine_mean() - 24.0 / 28.0).abs() < 1e-12);
         assert_eq!(o.max_abs, 2.0);
     }
 }
