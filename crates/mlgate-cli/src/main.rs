@@ -70,6 +70,8 @@ enum Command {
     /// How far a variant's outputs are from its parent's on the same inputs; exit 1 below
     /// the thresholds.
     Accuracy(cmd::accuracy::Args),
+    /// Make the usual variants of a model, measure them against it here, recommend one.
+    Explore(cmd::explore::Args),
     /// List builds (newest first), draw their lineage (--tree), or show one build.
     Log(cmd::log::Args),
     /// Compare two builds side by side: model facts and latest benchmarks.
@@ -105,6 +107,7 @@ impl Command {
             Command::Import(_) => CommandKind::Import,
             Command::Optimize(_) => CommandKind::Optimize,
             Command::Accuracy(_) => CommandKind::Accuracy,
+            Command::Explore(_) => CommandKind::Explore,
             Command::Log(_) => CommandKind::Log,
             Command::Diff(_) => CommandKind::Diff,
             Command::Tag(args) => args.kind(),
@@ -152,6 +155,7 @@ fn main() -> ExitCode {
         Command::Import(args) => cmd::import::run(args, ctx),
         Command::Optimize(args) => cmd::optimize::run(args, ctx),
         Command::Accuracy(args) => cmd::accuracy::run(args, ctx),
+        Command::Explore(args) => cmd::explore::run(args, ctx),
         Command::Log(args) => cmd::log::run(args, ctx),
         Command::Diff(args) => cmd::diff::run(args, ctx),
         Command::Tag(args) => cmd::tag::run(args, ctx),

@@ -123,6 +123,51 @@ impl Method {
         }
     }
 
+    /// The method an id names ([`Method::id`]'s inverse, also accepting `int4` for the
+    /// default block and `palettize` for 4 bits). `None` for anything else.
+    pub fn parse_id(id: &str) -> Option<Method> {
+        let method = match id {
+            "fp16" => Method::Fp16 {
+                keep_io_types: true,
+            },
+            "fp16_io" => Method::Fp16 {
+                keep_io_types: false,
+            },
+            "int8" => Method::Int8 { per_channel: false },
+            "int8_perchannel" => Method::Int8 { per_channel: true },
+            "int4" => Method::Int4 {
+                block_size: DEFAULT_INT4_BLOCK,
+            },
+            "palettize" => Method::Palettize {
+                nbits: 4,
+                group_size: None,
+            },
+            _ => {
+                if let Some(b) = id.strip_prefix("int4_b") {
+                    Method::Int4 {
+                        block_size: b.parse().ok()?,
+                    }
+                } else if let Some(s) = id.strip_prefix("prune_") {
+                    Method::Prune {
+                        sparsity: s.parse().ok()?,
+                    }
+                } else if let Some(rest) = id.strip_prefix("palettize_") {
+                    let (bits, group) = match rest.split_once("_g") {
+                        Some((b, g)) => (b, Some(g.parse().ok()?)),
+                        None => (rest, None),
+                    };
+                    Method::Palettize {
+                        nbits: bits.parse().ok()?,
+                        group_size: group,
+                    }
+                } else {
+                    return None;
+                }
+            }
+        };
+        Some(method)
+    }
+
     /// Checks the method's own parameters (not the model): a bad value is an
     /// [`OptimizeError::Invalid`] naming the flag.
     pub fn validate(&self) -> Result<()> {

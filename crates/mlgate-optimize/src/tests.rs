@@ -230,6 +230,31 @@ fn the_same_method_gives_the_same_bytes() {
     }
 }
 
+#[test]
+fn method_ids_parse_back_to_their_method() {
+    for m in [
+        Method::Fp16 {
+            keep_io_types: true,
+        },
+        Method::Fp16 {
+            keep_io_types: false,
+        },
+        Method::Int8 { per_channel: true },
+        Method::Int4 { block_size: 64 },
+        Method::Palettize {
+            nbits: 6,
+            group_size: Some(16),
+        },
+        Method::Prune { sparsity: 0.25 },
+    ] {
+        assert_eq!(Method::parse_id(&m.id()), Some(m.clone()), "{}", m.id());
+    }
+    assert_eq!(Method::parse_id("int4").unwrap().id(), "int4_b32");
+    for bad in ["", "int2", "prune_x", "palettize_4_gx", "fp32"] {
+        assert_eq!(Method::parse_id(bad), None, "{bad}");
+    }
+}
+
 mod needs_downloads {
     use super::*;
 

@@ -47,13 +47,14 @@ pub enum CommandKind {
     CiCheck,
     Optimize,
     Accuracy,
+    Explore,
 }
 
 impl CommandKind {
     /// Every kind with its stable name. A name never changes once released: entries already
     /// in a history keep it. A command's group comes first (`tag create`), so filtering on
     /// `tag` finds every tag command.
-    const NAMES: [(CommandKind, &'static str); 31] = [
+    const NAMES: [(CommandKind, &'static str); 32] = [
         (CommandKind::Inspect, "inspect"),
         (CommandKind::Infer, "infer"),
         (CommandKind::Doctor, "doctor"),
@@ -85,6 +86,7 @@ impl CommandKind {
         (CommandKind::CiCheck, "ci-check"),
         (CommandKind::Optimize, "optimize"),
         (CommandKind::Accuracy, "accuracy"),
+        (CommandKind::Explore, "explore"),
     ];
 
     /// Every kind.

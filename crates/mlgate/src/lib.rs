@@ -12,6 +12,7 @@
 
 pub mod benchmark;
 mod error;
+pub mod explore;
 pub mod gate;
 pub mod model;
 pub mod optimize;

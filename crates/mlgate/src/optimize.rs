@@ -288,7 +288,7 @@ pub fn optimize(ws: &Workspace, req: &OptimizeRequest) -> Result<OptimizeOutcome
 
 /// The build a model argument names; a file is imported first (target: the one given, or
 /// `tract_cpu` for ONNX), so `mlgate optimize model.onnx` works without a separate import.
-fn parent_build(ws: &Workspace, model: &Path, target: Option<&str>) -> Result<Build> {
+pub(crate) fn parent_build(ws: &Workspace, model: &Path, target: Option<&str>) -> Result<Build> {
     let resolved = model::resolve(Some(ws), model)?;
     if let Some(b) = resolved.build {
         return Ok(b);

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::benchmark::{BenchmarkReport, CompareReport, BENCHMARK_SCHEMA, COMPARE_SCHEMA};
+use crate::explore::ExploreReport;
 use crate::optimize::{AccuracyReport, OptimizeOutcome};
 use crate::runtime::{InferReport, Installed, INFER_SCHEMA};
 use crate::workspace::{
@@ -207,6 +208,7 @@ reports! {
     body Cancelled = "mlgate.cancelled/v1";
     body OptimizeOutcome = "mlgate.optimize/v1";
     body AccuracyReport = "mlgate.accuracy/v1";
+    body ExploreReport = "mlgate.explore/v1";
 }
 
 /// Schema id of [`InspectReport`].

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod context;
 pub mod diff;
 pub mod doctor;
+pub mod explore;
 pub mod gate;
 pub mod history;
 pub mod import;

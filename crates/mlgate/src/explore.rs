@@ -1,0 +1,400 @@
+//! `mlgate explore`: make the usual variants of a model, measure each against the float
+//! baseline on this machine (interleaved, with intervals), optionally check their accuracy,
+//! and name the one to ship.
+//!
+//! Scoring: `0.6 × (baseline latency / variant latency) + 0.4 × (baseline size / variant
+//! size)`. The latency ratio comes from the A/B engine's estimate of the shift of the median;
+//! a shift whose 95% interval contains zero is not a speed-up and scores 1.0, so noise is
+//! never credited. The highest score above 1.0 is *recommended*, the smallest remaining
+//! variant scoring above 1.0 is *aggressive*, the rest are *skip*; a variant below the accuracy
+//! thresholds, or one the target's runtime cannot run, is *skip* with the reason.
+
+use std::path::PathBuf;
+
+use mlgate_bench::{CompareConfig, Progress, ProgressUpdate, Verdict};
+use mlgate_backends::RuntimeConfig;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::benchmark::{CompareRequest, InputSpec};
+use crate::model::ModelRef;
+use crate::optimize::{self, AccuracyRequest, Method, OptimizeRequest};
+use crate::workspace::{Build, Workspace};
+use crate::{Error, Result};
+
+/// Weight of the latency ratio in the score; the size ratio gets the rest.
+pub const LATENCY_WEIGHT: f64 = 0.6;
+/// Methods explored by default, and with `--fast`.
+pub const DEFAULT_METHODS: [&str; 3] = ["fp16", "int8", "int4"];
+pub const FAST_METHODS: [&str; 1] = ["fp16"];
+
+/// `mlgate explore`.
+#[derive(Debug, Clone)]
+pub struct ExploreRequest {
+    /// A build, or a model file imported first as the fp32 baseline.
+    pub model: PathBuf,
+    pub target: Option<String>,
+    /// Method ids (`fp16`, `int8`, `int8_perchannel`, `int4`, `palettize_4`, `prune_0.50`);
+    /// empty: [`DEFAULT_METHODS`], or [`FAST_METHODS`] when `fast`.
+    pub methods: Vec<String>,
+    /// fp16 only, with a shorter measurement per variant.
+    pub fast: bool,
+    /// Seconds of interleaved measurement per variant (default 6, `fast` 3).
+    pub max_time_s: Option<f64>,
+    pub check_accuracy: bool,
+    pub cosine_threshold: f64,
+    pub top1_threshold: f64,
+    pub accuracy_samples: usize,
+    pub runtimes: RuntimeConfig,
+}
+
+/// The measured shift of a variant's median latency against the baseline's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LatencyShift {
+    /// Relative shift (−0.30 = 30% faster), with its 95% interval.
+    pub relative_delta: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// The A/B engine's verdict at its threshold.
+    pub verdict: Verdict,
+    /// Whether the interval excludes zero (the only case the score uses the shift).
+    pub significant: bool,
+    pub baseline_p50_ms: Option<f64>,
+    pub variant_p50_ms: Option<f64>,
+    /// Block pairs measured and seconds taken.
+    pub pairs: usize,
+    pub seed: u64,
+}
+
+/// Accuracy of a variant against the baseline, in short.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AccuracySummary {
+    pub samples: usize,
+    /// Lowest over outputs of the mean per-sample cosine.
+    pub cosine: f64,
+    /// Lowest top-1 agreement over classifier-like outputs.
+    pub top1: Option<f64>,
+    pub passed: bool,
+}
+
+/// What explore concluded about a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExploreVerdict {
+    Baseline,
+    Recommended,
+    Aggressive,
+    Skip,
+}
+
+impl ExploreVerdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            ExploreVerdict::Baseline => "baseline",
+            ExploreVerdict::Recommended => "recommended",
+            ExploreVerdict::Aggressive => "aggressive",
+            ExploreVerdict::Skip => "skip",
+        }
+    }
+}
+
+/// One row of the exploration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExploreRow {
+    /// Method id (`fp32` for the baseline) and as people read it.
+    pub method: String,
+    pub label: String,
+    pub build_id: Option<String>,
+    pub size_bytes: Option<u64>,
+    /// Baseline size / variant size.
+    pub size_ratio: Option<f64>,
+    pub latency: Option<LatencyShift>,
+    /// Baseline latency / variant latency as scored: 1.0 unless the shift is significant.
+    pub latency_ratio: Option<f64>,
+    pub score: Option<f64>,
+    pub accuracy: Option<AccuracySummary>,
+    pub verdict: ExploreVerdict,
+    /// Why, in words (the reason a variant was skipped, or what its score rests on).
+    pub reason: String,
+}
+
+/// `mlgate explore --json`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ExploreReport {
+    pub baseline: Build,
+    /// The runtime every variant was measured on (the target's).
+    pub backend: String,
+    pub rows: Vec<ExploreRow>,
+    /// Build id of the recommended and the aggressive variant, if any.
+    pub recommended: Option<String>,
+    pub aggressive: Option<String>,
+    /// The scoring rule, in words.
+    pub scoring: String,
+    pub seconds: f64,
+}
+
+/// Passes progress on with each update labelled by the variant being measured.
+struct Labelled<'a> {
+    inner: &'a mut dyn Progress,
+    label: String,
+}
+
+impl Progress for Labelled<'_> {
+    fn update(&mut self, s: &ProgressUpdate) {
+        let mut s = s.clone();
+        s.label = self.label.clone();
+        self.inner.update(&s);
+    }
+    fn finish(&mut self) {
+        self.inner.finish();
+    }
+    fn warn(&mut self, message: &str) {
+        self.inner.warn(message);
+    }
+}
+
+/// Runs the exploration; every variant is registered as a child of the baseline.
+pub fn explore(
+    ws: &Workspace,
+    req: &ExploreRequest,
+    progress: &mut dyn Progress,
+) -> Result<ExploreReport> {
+    let started = std::time::Instant::now();
+    let ids: Vec<String> = if !req.methods.is_empty() {
+        req.methods.clone()
+    } else if req.fast {
+        FAST_METHODS.iter().map(|s| s.to_string()).collect()
+    } else {
+        DEFAULT_METHODS.iter().map(|s| s.to_string()).collect()
+    };
+    let methods: Vec<Method> = ids
+        .iter()
+        .map(|id| {
+            let m = Method::parse_id(id).ok_or_else(|| Error::Invalid {
+                what: "--methods",
+                value: id.clone(),
+                hint: "use method ids such as fp16, int8, int8_perchannel, int4, int4_b64, \
+                       palettize_4, palettize_4_g16, prune_0.50"
+                    .into(),
+            })?;
+            m.validate().map_err(Error::Optimize)?;
+            Ok(m)
+        })
+        .collect::<Result<_>>()?;
+    let max_time_s = req
+        .max_time_s
+        .unwrap_or(if req.fast { 3.0 } else { 6.0 });
+    if !(max_time_s.is_finite() && (1.0..=600.0).contains(&max_time_s)) {
+        return Err(Error::Invalid {
+            what: "--max-time",
+            value: max_time_s.to_string(),
+            hint: "use seconds per variant from 1 to 600".into(),
+        });
+    }
+    let baseline = optimize::parent_build(ws, &req.model, req.target.as_deref())?;
+    let backend = baseline.backend.clone().unwrap_or_else(|| "tract".into());
+    let baseline_path = ws.model_path(&baseline)?;
+    let mut rows = vec![ExploreRow {
+        method: "fp32".into(),
+        label: baseline.method_label(),
+        build_id: Some(baseline.id.clone()),
+        size_bytes: Some(baseline.size_bytes),
+        size_ratio: Some(1.0),
+        latency: None,
+        latency_ratio: Some(1.0),
+        score: Some(1.0),
+        accuracy: None,
+        verdict: ExploreVerdict::Baseline,
+        reason: "the model as given".into(),
+    }];
+    for method in &methods {
+        let outcome = optimize::optimize(
+            ws,
+            &OptimizeRequest {
+                model: PathBuf::from(&baseline.id),
+                target: None,
+                method: method.clone(),
+                name: None,
+                backend: None,
+                runtimes: req.runtimes.clone(),
+            },
+        );
+        let id = method.id();
+        let label = mlgate_registry::method_label(Some(&id));
+        let mut row = ExploreRow {
+            method: id.clone(),
+            label,
+            build_id: None,
+            size_bytes: None,
+            size_ratio: None,
+            latency: None,
+            latency_ratio: None,
+            score: None,
+            accuracy: None,
+            verdict: ExploreVerdict::Skip,
+            reason: String::new(),
+        };
+        let variant = match outcome {
+            Ok(o) => o.build,
+            Err(e) => {
+                row.reason = format!("not produced: {e}");
+                rows.push(row);
+                continue;
+            }
+        };
+        row.build_id = Some(variant.id.clone());
+        row.size_bytes = Some(variant.size_bytes);
+        let size_ratio = baseline.size_bytes as f64 / variant.size_bytes.max(1) as f64;
+        row.size_ratio = Some(size_ratio);
+        if variant.backend.as_deref() != Some(backend.as_str()) {
+            row.reason = format!(
+                "{backend} (the target's runtime) cannot run it; it runs on {}",
+                variant.backend.as_deref().unwrap_or("another runtime")
+            );
+            rows.push(row);
+            continue;
+        }
+        let variant_path = ws.model_path(&variant)?;
+        if req.check_accuracy {
+            let acc = optimize::accuracy(
+                Some(ws),
+                &AccuracyRequest {
+                    baseline: ModelRef::from_build(ws, baseline.clone(), &baseline.id)?,
+                    candidate: ModelRef::from_build(ws, variant.clone(), &variant.id)?,
+                    samples: req.accuracy_samples,
+                    seed: 42,
+                    cosine_threshold: req.cosine_threshold,
+                    top1_threshold: req.top1_threshold,
+                    backend: Some(backend.clone()),
+                    runtimes: req.runtimes.clone(),
+                },
+            )?;
+            let summary = AccuracySummary {
+                samples: acc.samples,
+                cosine: acc
+                    .outputs
+                    .iter()
+                    .map(|o| o.cosine_mean)
+                    .fold(1.0, f64::min),
+                top1: acc
+                    .outputs
+                    .iter()
+                    .filter_map(|o| o.top1.as_ref().map(|t| t.rate))
+                    .reduce(f64::min),
+                passed: acc.passed,
+            };
+            let passed = summary.passed;
+            row.accuracy = Some(summary);
+            if !passed {
+                row.reason = format!(
+                    "below the accuracy thresholds (cosine {}, top-1 {})",
+                    req.cosine_threshold, req.top1_threshold
+                );
+                rows.push(row);
+                continue;
+            }
+        }
+        let config = CompareConfig {
+            max_time_s,
+            min_time_s: max_time_s.min(2.0),
+            ..CompareConfig::default()
+        };
+        let mut labelled = Labelled {
+            inner: &mut *progress,
+            label: row.label.clone(),
+        };
+        let result = crate::benchmark::measure_pair(
+            &CompareRequest {
+                baseline: baseline_path.clone(),
+                candidate: variant_path,
+                backend: Some(backend.clone()),
+                threads: None,
+                inputs: InputSpec::default(),
+                config,
+                runtimes: req.runtimes.clone(),
+            },
+            &mut labelled,
+        )?;
+        labelled.finish();
+        let c = &result.comparison;
+        let finite = |v: f64| v.is_finite().then_some(v);
+        let significant = c.ci_high.is_finite()
+            && c.ci_low.is_finite()
+            && (c.ci_high < 0.0 || c.ci_low > 0.0);
+        let latency_ratio = if significant {
+            1.0 / (1.0 + c.relative_delta)
+        } else {
+            1.0
+        };
+        let score = LATENCY_WEIGHT * latency_ratio + (1.0 - LATENCY_WEIGHT) * size_ratio;
+        row.latency = Some(LatencyShift {
+            relative_delta: finite(c.relative_delta),
+            ci_low: finite(c.ci_low),
+            ci_high: finite(c.ci_high),
+            verdict: c.verdict,
+            significant,
+            baseline_p50_ms: c.baseline.metric_ms,
+            variant_p50_ms: c.candidate.metric_ms,
+            pairs: c.pairs,
+            seed: c.seed,
+        });
+        row.latency_ratio = Some(latency_ratio);
+        row.score = Some(score);
+        row.reason = if significant {
+            format!(
+                "latency ×{latency_ratio:.2} (shift {:+.1}% [{:+.1}%, {:+.1}%]), size ×{size_ratio:.2}",
+                100.0 * c.relative_delta,
+                100.0 * c.ci_low,
+                100.0 * c.ci_high
+            )
+        } else {
+            format!(
+                "latency shift not significant (interval contains 0), scored ×1.00; size ×{size_ratio:.2}"
+            )
+        };
+        rows.push(row);
+    }
+    // Verdicts: the best score above 1 is recommended; of the rest above 1, the smallest is
+    // aggressive.
+    let best = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.verdict == ExploreVerdict::Skip && r.score.is_some_and(|s| s > 1.0))
+        .max_by(|a, b| a.1.score.unwrap().total_cmp(&b.1.score.unwrap()))
+        .map(|(i, _)| i);
+    if let Some(i) = best {
+        rows[i].verdict = ExploreVerdict::Recommended;
+    }
+    let smallest = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.verdict == ExploreVerdict::Skip && r.score.is_some_and(|s| s > 1.0))
+        .min_by_key(|(_, r)| r.size_bytes.unwrap_or(u64::MAX))
+        .map(|(i, _)| i);
+    if let Some(i) = smallest {
+        rows[i].verdict = ExploreVerdict::Aggressive;
+    }
+    for r in rows.iter_mut() {
+        if r.verdict == ExploreVerdict::Skip && r.score.is_some() && r.reason.is_empty() {
+            r.reason = "score not above 1.0".into();
+        }
+    }
+    let pick = |v: ExploreVerdict| {
+        rows.iter()
+            .find(|r| r.verdict == v)
+            .and_then(|r| r.build_id.clone())
+    };
+    Ok(ExploreReport {
+        recommended: pick(ExploreVerdict::Recommended),
+        aggressive: pick(ExploreVerdict::Aggressive),
+        baseline,
+        backend,
+        rows,
+        scoring: format!(
+            "score = {LATENCY_WEIGHT} × latency ratio + {:.1} × size ratio (baseline / variant); \
+             a latency shift whose 95% interval contains 0 scores 1.0",
+            1.0 - LATENCY_WEIGHT
+        ),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
