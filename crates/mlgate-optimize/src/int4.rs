@@ -144,7 +144,11 @@ fn quantize(
             let i = r * cols + c;
             let q = graph::quantize(values[i], scales[block_of(r, c)], -QMAX, QMAX) as i8;
             let nibble = (q as u8) & 0x0F;
-            packed[i / 2] |= if i.is_multiple_of(2) { nibble } else { nibble << 4 };
+            packed[i / 2] |= if i.is_multiple_of(2) {
+                nibble
+            } else {
+                nibble << 4
+            };
         }
     }
     (packed, scales, vec![blocks_r as i64, blocks_c as i64])
