@@ -564,6 +564,15 @@ fn remove_redundant_casts(graph: &mut GraphProto) -> usize {
             replace.insert(y, x);
         }
     }
+    // Values no node writes any more lose their declared types.
+    let gone: HashSet<String> = graph
+        .node
+        .iter()
+        .zip(&removed)
+        .filter(|(_, &r)| r)
+        .flat_map(|(n, _)| n.output.iter().cloned())
+        .collect();
+    graph.value_info.retain(|v| !gone.contains(v.name()));
     let mut k = 0;
     graph.node.retain(|_| {
         k += 1;
@@ -589,6 +598,41 @@ mod tests {
         assert!(clamp(f32::NAN).is_nan());
         assert_eq!(clamp(0.25), 0.25);
         assert_eq!(clamp(-1e4), -1e4);
+    }
+
+    /// h (float16) → Cast to float → Cast to float16 → Relu → y, plus a second float Cast of
+    /// h that another node also reads.
+    fn round_trip_graph() -> GraphProto {
+        use mlgate_ir::fixtures::{value_info, DimSpec::Fixed};
+        let to = |t: i32| vec![attr_int("to", i64::from(t))];
+        GraphProto {
+            input: vec![value_info("h", DataType::Float16, &[Fixed(2)])],
+            output: vec![
+                value_info("y", DataType::Float16, &[Fixed(2)]),
+                value_info("z", DataType::Float16, &[Fixed(2)]),
+                value_info("w", DataType::Float, &[Fixed(2)]),
+            ],
+            node: vec![
+                node("Cast", "a".into(), &["h"], &["h32"], to(FLOAT)),
+                node("Cast", "b".into(), &["h32"], &["h16"], to(FLOAT16)),
+                node("Relu", "r".into(), &["h16"], &["y"], vec![]),
+                node("Cast", "c".into(), &["h"], &["k32"], to(FLOAT)),
+                node("Cast", "d".into(), &["k32"], &["z"], to(FLOAT16)),
+                node("Neg", "n".into(), &["k32"], &["w"], vec![]),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn casts_that_undo_each_other_go() {
+        let mut g = round_trip_graph();
+        assert_eq!(remove_redundant_casts(&mut g), 2);
+        let names: Vec<&str> = g.node.iter().map(|n| n.name()).collect();
+        // a and b go (Relu reads h); c stays, read by Neg too; d writes a graph output.
+        assert_eq!(names, ["r", "c", "d", "n"]);
+        assert_eq!(g.node[0].input, ["h"]);
+        assert_eq!(g.node[2].input, ["k32"]);
     }
 
     #[test]
