@@ -24,6 +24,7 @@ mod kmeans;
 mod opset;
 mod palettize;
 mod prune;
+mod types;
 
 pub use error::{OptimizeError, Result};
 

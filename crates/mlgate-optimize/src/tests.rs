@@ -212,6 +212,12 @@ fn bad_parameters_are_refused_naming_the_flag() {
 fn the_same_method_gives_the_same_bytes() {
     let model = mlgate_ir::fixtures::nlp_encoder();
     for method in [
+        Method::Fp16 {
+            keep_io_types: true,
+        },
+        Method::Fp16 {
+            keep_io_types: false,
+        },
         Method::Int8 { per_channel: true },
         Method::Int4 { block_size: 32 },
         Method::Palettize {
@@ -255,14 +261,416 @@ fn method_ids_parse_back_to_their_method() {
     }
 }
 
+const FP16: Method = Method::Fp16 {
+    keep_io_types: true,
+};
+const FP16_IO: Method = Method::Fp16 {
+    keep_io_types: false,
+};
+const FLOAT: i32 = DataType::Float as i32;
+const FLOAT16: i32 = DataType::Float16 as i32;
+
+fn every_fixture() -> [(&'static str, ModelProto); 4] {
+    [
+        ("vision_cnn", fixtures::vision_cnn()),
+        ("nlp_encoder", fixtures::nlp_encoder()),
+        ("audio_conv", fixtures::audio_conv()),
+        ("tiny_mlp", fixtures::tiny_mlp()),
+    ]
+}
+
+fn elem_type(v: &mlgate_ir::onnx::proto::ValueInfoProto) -> Option<i32> {
+    crate::types::declared(v)
+}
+
+fn cast_to(n: &mlgate_ir::onnx::proto::NodeProto) -> Option<i32> {
+    (n.op_type() == "Cast").then(|| crate::graph::int_attr(n, "to", 0) as i32)
+}
+
+/// No Cast float16 → float32 whose output feeds a Cast back to float16.
+fn assert_no_cast_pairs(model: &ModelProto) {
+    let g = model.graph.as_ref().unwrap();
+    let types = crate::types::infer(g);
+    for a in g.node.iter().filter(|n| cast_to(n) == Some(FLOAT)) {
+        if types.get(a.input[0].as_str()) != Some(&FLOAT16) {
+            continue;
+        }
+        for b in &g.node {
+            assert!(
+                !(cast_to(b) == Some(FLOAT16) && b.input.contains(&a.output[0])),
+                "Cast '{}' (fp16 → fp32) feeds Cast '{}' (→ fp16)",
+                a.name(),
+                b.name()
+            );
+        }
+    }
+}
+
+/// A float16 tensor's values.
+fn half_values(t: &mlgate_ir::onnx::proto::TensorProto) -> Vec<f32> {
+    t.raw_data
+        .as_ref()
+        .unwrap()
+        .chunks_exact(2)
+        .map(|c| mlgate_ir::tensor::f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+        .collect()
+}
+
+#[test]
+fn fp16_halves_the_weights_of_every_fixture_and_casts_at_the_edges() {
+    for (name, model) in every_fixture() {
+        let case = case(model);
+        let (path, report) = case.variant(&FP16);
+        assert!(
+            report.weight_bytes_after as f64 <= 0.55 * report.weight_bytes_before as f64,
+            "{name}: {report:?}"
+        );
+        assert!(report.tensors_changed > 0, "{name}: {report:?}");
+        let size = |p: &Path| std::fs::metadata(p).unwrap().len() as f64;
+        assert!(size(&path) <= 0.55 * size(&case.parent), "{name}");
+        let out = mlgate_ir::onnx::read_model(&path).unwrap();
+        let g = out.graph.as_ref().unwrap();
+        // Inputs and outputs keep their float32 (or int64) types.
+        let parent = mlgate_ir::onnx::read_model(&case.parent).unwrap();
+        let pg = parent.graph.as_ref().unwrap();
+        let io = |g: &mlgate_ir::onnx::proto::GraphProto| -> Vec<(String, Option<i32>)> {
+            g.input
+                .iter()
+                .chain(&g.output)
+                .map(|v| (v.name().to_string(), elem_type(v)))
+                .collect()
+        };
+        assert_eq!(io(g), io(pg), "{name}");
+        // Every float initializer became float16.
+        assert!(
+            g.initializer.iter().all(|t| t.data_type != Some(FLOAT)),
+            "{name}"
+        );
+        assert_no_cast_pairs(&out);
+    }
+}
+
+/// tract runs float16 graphs, except Gemm: its Gemm expansion computes a float16 Gemm in
+/// float32 and refuses the model at load ("Output mismatch after rewiring expansion ...
+/// expected F16 got F32"), which rules out the CNN, the audio model and the MLP. ONNX
+/// Runtime runs all four (`needs_downloads`).
+#[test]
+fn fp16_runs_on_tract_and_agrees() {
+    let nlp = case(fixtures::nlp_encoder());
+    for method in [FP16, FP16_IO] {
+        let (path, _) = nlp.variant(&method);
+        let cos = agreement(BackendKind::Tract, &nlp, &path);
+        assert!(cos >= 0.999, "{method:?}: cosine {cos}");
+    }
+    let blocked = case(blocked_ops_model());
+    let (path, _) = blocked.variant(&FP16);
+    let cos = agreement(BackendKind::Tract, &blocked, &path);
+    assert!(cos >= 0.9999, "blocked ops: cosine {cos}");
+}
+
+#[test]
+fn fp16_io_makes_graph_inputs_and_outputs_float16() {
+    let model = fixtures::nlp_encoder();
+    let (out, report) = optimize_onnx(&model, &FP16_IO).unwrap();
+    assert_eq!(report.method, "fp16_io");
+    let g = out.graph.as_ref().unwrap();
+    // The token ids and the mask stay int64; the hidden state becomes float16.
+    assert!(g
+        .input
+        .iter()
+        .all(|v| elem_type(v) == Some(DataType::Int64 as i32)));
+    assert!(g.output.iter().all(|v| elem_type(v) == Some(FLOAT16)));
+    let (out, _) = optimize_onnx(&fixtures::tiny_mlp(), &FP16_IO).unwrap();
+    let g = out.graph.as_ref().unwrap();
+    assert!(g
+        .input
+        .iter()
+        .chain(&g.output)
+        .all(|v| elem_type(v) == Some(FLOAT16)));
+    // No Cast is needed at the edges: the graph computes in float16 from input to output.
+    assert!(g.node.iter().all(|n| n.op_type() != "Cast"), "{:?}", g.node);
+    assert_no_cast_pairs(&out);
+}
+
+#[test]
+fn fp16_refuses_a_model_that_is_already_float16() {
+    for method in [FP16, FP16_IO] {
+        let (once, _) = optimize_onnx(&fixtures::tiny_mlp(), &method).unwrap();
+        for again in [FP16, FP16_IO] {
+            match optimize_onnx(&once, &again) {
+                Err(OptimizeError::Unsupported(msg)) => {
+                    assert!(msg.contains("already float16"), "{msg}")
+                }
+                other => panic!("{method:?} then {again:?}: {other:?}"),
+            }
+        }
+    }
+    // A model written in float16 from the start.
+    let mut g = fixtures::GraphBuilder::new("half", 1);
+    let x = g.input("x", DataType::Float16, &[fixtures::DimSpec::Fixed(4)]);
+    let y = g.node("Relu", &[&x], vec![]);
+    g.node_named("Neg", &[&y], "y", vec![]);
+    g.output("y", DataType::Float16, &[fixtures::DimSpec::Fixed(4)]);
+    match optimize_onnx(&g.finish("half"), &FP16) {
+        Err(OptimizeError::Unsupported(msg)) => assert!(msg.contains("already float16"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn fp16_refuses_control_flow_naming_the_node() {
+    let mut model = fixtures::tiny_mlp();
+    let g = model.graph.as_mut().unwrap();
+    g.node.push(mlgate_ir::onnx::proto::NodeProto {
+        name: Some("branch".into()),
+        op_type: Some("If".into()),
+        input: vec!["cond".into()],
+        output: vec!["chosen".into()],
+        attribute: vec![mlgate_ir::onnx::proto::AttributeProto {
+            name: Some("then_branch".into()),
+            r#type: Some(mlgate_ir::onnx::proto::attribute_proto::AttributeType::Graph as i32),
+            g: Some(Default::default()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    match optimize_onnx(&model, &FP16) {
+        Err(OptimizeError::Unsupported(msg)) => {
+            assert!(msg.contains("If in node 'branch'"), "{msg}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// x [1, 16] → Mul → Exp → TopK(3) → Resize(×2, nearest) → Max(0.1) → + Range(0., 6., 1.)
+/// → + Cast(Range(0, 6, 1)): Resize, Max, TopK and both Ranges are blocked ops, one Range
+/// on floats and one on int64.
+fn blocked_ops_model() -> ModelProto {
+    use fixtures::{attr_int, DimSpec::Fixed};
+    let mut g = fixtures::GraphBuilder::new("blocked", 7);
+    let x = g.input("x", DataType::Float, &[Fixed(1), Fixed(16)]);
+    let w = g.constant_f32("w", &[1], vec![0.5]);
+    let h = g.node("Mul", &[&x, &w], vec![]);
+    let h = g.node("Exp", &[&h], vec![]);
+    let k = g.constant_i64("k", &[1], vec![3]);
+    g.node_named("TopK", &[&h, &k], "top_values", vec![]);
+    let scales = g.constant_f32("scales", &[2], vec![1.0, 2.0]);
+    let r = g.node("Resize", &["top_values", "", &scales], vec![]);
+    let floor = g.constant_f32("floor", &[1], vec![0.1]);
+    let m = g.node("Max", &[&r, &floor], vec![]);
+    let (s, l, d) = (
+        g.constant_f32("start", &[], vec![0.0]),
+        g.constant_f32("limit", &[], vec![6.0]),
+        g.constant_f32("delta", &[], vec![1.0]),
+    );
+    let ramp = g.node("Range", &[&s, &l, &d], vec![]);
+    let a = g.node("Add", &[&m, &ramp], vec![]);
+    let (s, l, d) = (
+        g.constant_i64("start", &[], vec![0]),
+        g.constant_i64("limit", &[], vec![6]),
+        g.constant_i64("delta", &[], vec![1]),
+    );
+    let iramp = g.node("Range", &[&s, &l, &d], vec![]);
+    let iramp = g.node("Cast", &[&iramp], vec![attr_int("to", FLOAT as i64)]);
+    g.node_named("Add", &[&a, &iramp], "scored", vec![]);
+    g.output("scored", DataType::Float, &[Fixed(1), Fixed(6)]);
+    g.output("indices", DataType::Int64, &[Fixed(1), Fixed(3)]);
+    let mut model = g.finish("blocked ops");
+    let graph = model.graph.as_mut().unwrap();
+    let topk = graph
+        .node
+        .iter_mut()
+        .find(|n| n.op_type() == "TopK")
+        .unwrap();
+    topk.output.push("indices".into());
+    model
+}
+
+#[test]
+fn fp16_keeps_blocked_ops_in_float32_behind_casts() {
+    let (out, report) = optimize_onnx(&blocked_ops_model(), &FP16).unwrap();
+    let g = out.graph.as_ref().unwrap();
+    let types = crate::types::infer(g);
+    for n in &g.node {
+        let floats: Vec<i32> = n
+            .input
+            .iter()
+            .chain(&n.output)
+            .filter_map(|v| types.get(v.as_str()).copied())
+            .filter(|&t| t == FLOAT || t == FLOAT16)
+            .collect();
+        match n.op_type() {
+            "TopK" | "Resize" | "Max" | "Range" => {
+                assert!(
+                    floats.iter().all(|&t| t == FLOAT),
+                    "{} {floats:?}",
+                    n.name()
+                )
+            }
+            "Mul" | "Exp" | "Add" => {
+                assert!(
+                    floats.iter().all(|&t| t == FLOAT16),
+                    "{} {floats:?}",
+                    n.name()
+                )
+            }
+            _ => {}
+        }
+    }
+    // The float Range's bounds, Resize's scales and Max's floor are read only by blocked ops:
+    // they stay float32 without a Cast; the Mul weight becomes float16.
+    let init = |prefix: &str| {
+        g.initializer
+            .iter()
+            .find(|t| t.name().starts_with(prefix))
+            .unwrap()
+            .data_type()
+    };
+    for kept in ["scales", "floor", "start", "limit", "delta"] {
+        assert!(
+            [FLOAT, DataType::Int64 as i32].contains(&init(kept)),
+            "{kept}"
+        );
+    }
+    assert_eq!(init("w_"), FLOAT16);
+    assert_eq!(report.tensors_changed, 1);
+    assert_eq!(report.tensors_skipped, 5);
+    assert!(
+        report.notes[0]
+            .contains("4 ops kept in float32 behind Casts: Max ×1, Range ×1, Resize ×1, TopK ×1"),
+        "{:?}",
+        report.notes
+    );
+    // The int64 Range's Cast now casts to float16.
+    assert!(g
+        .node
+        .iter()
+        .any(|n| cast_to(n) == Some(FLOAT16) && n.input[0].starts_with("range")));
+    assert_no_cast_pairs(&out);
+}
+
+#[test]
+fn fp16_removes_casts_that_undo_each_other() {
+    use fixtures::DimSpec::Fixed;
+    // A mixed model: float32 x goes through a float16 round trip before the float math.
+    let mut g = fixtures::GraphBuilder::new("roundtrip", 3);
+    let x = g.input("x", DataType::Float, &[Fixed(4)]);
+    let h = g.input("h", DataType::Float16, &[Fixed(4)]);
+    let h32 = g.node("Cast", &[&h], vec![fixtures::attr_int("to", FLOAT as i64)]);
+    let h16 = g.node(
+        "Cast",
+        &[&h32],
+        vec![fixtures::attr_int("to", FLOAT16 as i64)],
+    );
+    let h32b = g.node(
+        "Cast",
+        &[&h16],
+        vec![fixtures::attr_int("to", FLOAT as i64)],
+    );
+    let w = g.constant_f32("w", &[4], vec![1.0, 2.0, 3.0, 4.0]);
+    let y = g.node("Mul", &[&x, &w], vec![]);
+    g.node_named("Add", &[&y, &h32b], "y", vec![]);
+    g.output("y", DataType::Float, &[Fixed(4)]);
+    let (out, _) = optimize_onnx(&g.finish("roundtrip"), &FP16).unwrap();
+    assert_no_cast_pairs(&out);
+    let g = out.graph.as_ref().unwrap();
+    // Left: x to float16 and y back to float32; the Add reads h itself.
+    let casts: Vec<_> = g.node.iter().filter(|n| n.op_type() == "Cast").collect();
+    assert_eq!(casts.len(), 2, "{:?}", g.node);
+    let add = g.node.iter().find(|n| n.op_type() == "Add").unwrap();
+    assert_eq!(add.input[1], "h");
+}
+
+#[test]
+fn fp16_stores_clamped_weights() {
+    use fixtures::DimSpec::Fixed;
+    let mut g = fixtures::GraphBuilder::new("clamp", 3);
+    let x = g.input("x", DataType::Float, &[Fixed(6)]);
+    let w = g.constant_f32("w", &[6], vec![1e-9, -1e-9, 1e6, -1e6, 0.0, f32::INFINITY]);
+    g.node_named("Mul", &[&x, &w], "y", vec![]);
+    g.output("y", DataType::Float, &[Fixed(6)]);
+    let (out, report) = optimize_onnx(&g.finish("clamp"), &FP16).unwrap();
+    let t = &out.graph.as_ref().unwrap().initializer[0];
+    assert_eq!(t.data_type, Some(FLOAT16));
+    let h = |v: f32| mlgate_ir::tensor::f16_to_f32(mlgate_ir::tensor::f32_to_f16(v));
+    assert_eq!(
+        half_values(t),
+        vec![h(1e-7), h(-1e-7), 1e4, -1e4, 0.0, f32::INFINITY]
+    );
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.starts_with("4 constant values were clamped")),
+        "{:?}",
+        report.notes
+    );
+}
+
 mod needs_downloads {
     use super::*;
+
+    #[test]
+    fn blocked_ops_run_on_onnxruntime_with_the_right_result() {
+        let case = case(blocked_ops_model());
+        let (path, _) = case.variant(&FP16);
+        let want = run(BackendKind::OnnxRuntime, &case.parent, &case.inputs);
+        let got = run(BackendKind::OnnxRuntime, &path, &case.inputs);
+        // By hand: the three largest exp(x / 2), each twice, at least 0.1, plus 2 * [0..6].
+        let x = case.inputs[0].data().to_f64_vec();
+        let mut e: Vec<f64> = x.iter().map(|v| (v * 0.5).exp()).collect();
+        e.sort_by(|a, b| b.total_cmp(a));
+        let by_hand: Vec<f32> = (0..6)
+            .map(|i| (e[i / 2].max(0.1) + 2.0 * i as f64) as f32)
+            .collect();
+        for (v, w) in got[0].iter().zip(&by_hand) {
+            assert!(
+                (v - w).abs() <= 2e-3 * w.abs().max(1.0),
+                "{:?} vs {by_hand:?}",
+                got[0]
+            );
+        }
+        assert!(cosine(&want[0], &got[0]) >= 0.9999);
+        assert_eq!(want[1], got[1], "TopK indices");
+    }
+
+    #[test]
+    fn fp16_io_runs_on_onnxruntime_with_float16_tensors() {
+        for (name, model) in every_fixture() {
+            let case = case(model);
+            let (path, _) = case.variant(&FP16_IO);
+            let halves: Vec<Tensor> = case
+                .inputs
+                .iter()
+                .map(|t| match t.data() {
+                    mlgate_ir::tensor::TensorData::F32(v) => Tensor::new(
+                        t.name(),
+                        t.shape().to_vec(),
+                        mlgate_ir::tensor::TensorData::F16(
+                            v.iter()
+                                .map(|&x| mlgate_ir::tensor::f32_to_f16(x))
+                                .collect(),
+                        ),
+                    )
+                    .unwrap(),
+                    _ => t.clone(),
+                })
+                .collect();
+            let want = run(BackendKind::OnnxRuntime, &case.parent, &case.inputs);
+            let got = run(BackendKind::OnnxRuntime, &path, &halves);
+            for (a, b) in want.iter().zip(&got) {
+                let cos = cosine(a, b);
+                assert!(cos >= 0.999, "{name}: cosine {cos}");
+            }
+        }
+    }
 
     /// Every method on every fixture loads and runs on ONNX Runtime and agrees with the
     /// parent within the method's bound.
     #[test]
     fn every_method_runs_on_onnxruntime_and_agrees() {
-        let methods: [(Method, f64); 7] = [
+        let methods: [(Method, f64); 8] = [
+            (FP16, 0.999),
             (Method::Int8 { per_channel: false }, 0.98),
             (Method::Int8 { per_channel: true }, 0.98),
             (Method::Int4 { block_size: 32 }, 0.9),
@@ -294,6 +702,7 @@ mod needs_downloads {
         for (name, model) in [
             ("vision_cnn", fixtures::vision_cnn()),
             ("nlp_encoder", fixtures::nlp_encoder()),
+            ("audio_conv", fixtures::audio_conv()),
             ("tiny_mlp", fixtures::tiny_mlp()),
         ] {
             let case = case(model);

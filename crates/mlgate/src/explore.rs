@@ -11,8 +11,8 @@
 
 use std::path::PathBuf;
 
-use mlgate_bench::{CompareConfig, Progress, ProgressUpdate, Verdict};
 use mlgate_backends::RuntimeConfig;
+use mlgate_bench::{CompareConfig, Progress, ProgressUpdate, Verdict};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -181,9 +181,7 @@ pub fn explore(
             Ok(m)
         })
         .collect::<Result<_>>()?;
-    let max_time_s = req
-        .max_time_s
-        .unwrap_or(if req.fast { 3.0 } else { 6.0 });
+    let max_time_s = req.max_time_s.unwrap_or(if req.fast { 3.0 } else { 6.0 });
     if !(max_time_s.is_finite() && (1.0..=600.0).contains(&max_time_s)) {
         return Err(Error::Invalid {
             what: "--max-time",
@@ -318,9 +316,8 @@ pub fn explore(
         labelled.finish();
         let c = &result.comparison;
         let finite = |v: f64| v.is_finite().then_some(v);
-        let significant = c.ci_high.is_finite()
-            && c.ci_low.is_finite()
-            && (c.ci_high < 0.0 || c.ci_low > 0.0);
+        let significant =
+            c.ci_high.is_finite() && c.ci_low.is_finite() && (c.ci_high < 0.0 || c.ci_low > 0.0);
         let latency_ratio = if significant {
             1.0 / (1.0 + c.relative_delta)
         } else {

@@ -55,7 +55,9 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         accuracy_samples: args.accuracy_samples,
         runtimes: ctx.runtimes.clone(),
     };
-    let report = with_progress(ctx.json, |p| mlgate::explore::explore(workspace, &request, p))?;
+    let report = with_progress(ctx.json, |p| {
+        mlgate::explore::explore(workspace, &request, p)
+    })?;
     if ctx.json {
         render::print_json(&Envelope::new(report))?;
     } else {
@@ -136,14 +138,22 @@ pub fn text(r: &ExploreReport) -> String {
         }
     }
     s += "\n";
-    match r.rows.iter().find(|x| x.verdict == ExploreVerdict::Recommended) {
+    match r
+        .rows
+        .iter()
+        .find(|x| x.verdict == ExploreVerdict::Recommended)
+    {
         Some(best) => {
             s += &format!(
                 "Recommended: {} ({})",
                 best.label,
                 best.build_id.as_deref().map(view::short).unwrap_or("")
             );
-            if let Some(a) = r.rows.iter().find(|x| x.verdict == ExploreVerdict::Aggressive) {
+            if let Some(a) = r
+                .rows
+                .iter()
+                .find(|x| x.verdict == ExploreVerdict::Aggressive)
+            {
                 s += &format!(
                     "; aggressive: {} ({})",
                     a.label,
