@@ -196,6 +196,10 @@ fn every_command_prints_json_that_its_schema_accepts() {
         &["accuracy", &a[..8], &variant[..8], "--samples", "2"],
         &[0],
     );
+    p.json(
+        &["explore", &a[..8], "--methods", "int8", "--max-time", "1"],
+        &[0],
+    );
     p.json(&["log"], &[0]);
     p.json(&["log", "--tree"], &[0]);
     p.json(&["log", &a[..8]], &[0]);

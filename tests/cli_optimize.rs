@@ -235,3 +235,45 @@ mod needs_downloads {
         assert_eq!(acc["backend"], "onnxruntime");
     }
 }
+
+#[test]
+fn explore_scores_every_measured_variant_by_the_stated_rule() {
+    let s = sandbox!();
+    let root = imported_cnn(&s);
+    let v = ok(
+        &s,
+        &["explore", &root, "--methods", "int8,palettize_8,prune_0.50", "--max-time", "2"],
+    );
+    assert_eq!(v["schema"], "mlgate.explore/v1");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0]["verdict"], "baseline");
+    for r in &rows[1..] {
+        let id = r["build_id"].as_str().unwrap();
+        // Every variant is a registered child of the baseline.
+        let detail = ok(&s, &["log", id]);
+        assert_eq!(detail["build"]["parent_id"], root.as_str());
+        if let Some(score) = r["score"].as_f64() {
+            let lat = r["latency_ratio"].as_f64().unwrap();
+            let size = r["size_ratio"].as_f64().unwrap();
+            assert!((score - (0.6 * lat + 0.4 * size)).abs() < 1e-9, "{r}");
+            let shift = &r["latency"];
+            if shift["significant"] == false {
+                assert_eq!(lat, 1.0, "noise credited: {r}");
+            }
+        }
+    }
+    // prune leaves the file size as it is: its score cannot pass 1.0 on size.
+    let prune = rows.iter().find(|r| r["method"] == "prune_0.50").unwrap();
+    assert_ne!(prune["verdict"], "recommended", "{prune}");
+    let recommended: Vec<_> = rows.iter().filter(|r| r["verdict"] == "recommended").collect();
+    assert!(recommended.len() <= 1);
+    if let Some(r) = recommended.first() {
+        assert_eq!(v["recommended"], r["build_id"]);
+        assert!(r["score"].as_f64().unwrap() > 1.0);
+    }
+    // A second run reuses every variant.
+    let before = builds(&s).len();
+    ok(&s, &["explore", &root, "--methods", "int8", "--max-time", "1"]);
+    assert_eq!(builds(&s).len(), before);
+}

@@ -777,37 +777,38 @@ pub fn compare_session_sets(
         let b = warm_side(candidate, config, max_time / 4)?;
         (warm_side(baseline, config, max_time / 4)?, b)
     };
-    let typical_ns = stats::median(
-        &stats::to_ms(&warm_a)
-            .into_iter()
-            .chain(stats::to_ms(&warm_b))
-            .collect::<Vec<_>>(),
-    ) * 1e6;
+    // Each side's own typical run: when one side is much slower, a pooled median would be
+    // the fast side's (it warms up with more runs in the same time), blocks would be sized
+    // for it, and the time a verdict needs would be underestimated by the ratio.
+    let typical_a = stats::median(&stats::to_ms(&warm_a)) * 1e6;
+    let typical_b = stats::median(&stats::to_ms(&warm_b)) * 1e6;
+    let slowest_ns = typical_a.max(typical_b);
     // A slow model (one inference outlasting a block) gets one run per block, so pairs
     // accrue at the model's own pace rather than three runs at a time.
-    let min_runs = if typical_ns >= config.block_time_s * 1e9 {
+    let min_runs = if slowest_ns >= config.block_time_s * 1e9 {
         1
     } else {
         config.min_block_runs
     };
     let block_runs =
-        ((config.block_time_s * 1e9 / typical_ns.max(1.0)).ceil() as usize).clamp(min_runs, 10_000);
+        ((config.block_time_s * 1e9 / slowest_ns.max(1.0)).ceil() as usize).clamp(min_runs, 10_000);
     // What a verdict needs, said up front: the pairs for any verdict, and for a tail the
     // runs per side that bound it.
     let need_runs = match config.metric.percentile() {
         Some(p) => min_samples_for(p).max(config.min_pairs * block_runs),
         None => config.min_pairs * block_runs,
     };
-    let pair_s = 2.0 * block_runs as f64 * typical_ns / 1e9;
+    let pair_s = block_runs as f64 * (typical_a + typical_b) / 1e9;
     let need_s = wall.elapsed().as_secs_f64() + need_runs.div_ceil(block_runs) as f64 * pair_s;
+    let typical_ns = (typical_a + typical_b) / 2.0;
     let mut config = config.clone();
     let mut warnings = Vec::new();
     if need_s > config.max_time_s {
         if config.extend_to_decide {
             let extended = (need_s * 1.25).ceil();
             warnings.push(format!(
-                "{} needs {need_runs} runs per side, about {need_s:.0} s at {:.2} ms per run: \
-                 the budget was extended from {:.0} s to {extended:.0} s (--max-time auto)",
+                "{} needs {need_runs} runs per side, about {need_s:.0} s at {:.2} ms per run \
+                 (mean of the two sides): the budget was extended from {:.0} s to {extended:.0} s (--max-time auto)",
                 config.metric,
                 typical_ns / 1e6,
                 config.max_time_s
@@ -815,8 +816,8 @@ pub fn compare_session_sets(
             config.max_time_s = extended;
         } else {
             warnings.push(format!(
-                "{} needs {need_runs} runs per side, about {need_s:.0} s at {:.2} ms per run, \
-                 more than the {:.0} s budget: expect an inconclusive verdict. \
+                "{} needs {need_runs} runs per side, about {need_s:.0} s at {:.2} ms per run \
+                 (mean of the two sides), more than the {:.0} s budget: expect an inconclusive verdict. \
                  --max-time auto extends the budget to what can decide",
                 config.metric,
                 typical_ns / 1e6,

@@ -192,19 +192,22 @@ pub fn explore(
     let baseline = optimize::parent_build(ws, &req.model, req.target.as_deref())?;
     let backend = baseline.backend.clone().unwrap_or_else(|| "tract".into());
     let baseline_path = ws.model_path(&baseline)?;
-    let mut rows = vec![ExploreRow {
-        method: "fp32".into(),
-        label: baseline.method_label(),
-        build_id: Some(baseline.id.clone()),
-        size_bytes: Some(baseline.size_bytes),
-        size_ratio: Some(1.0),
-        latency: None,
-        latency_ratio: Some(1.0),
-        score: Some(1.0),
-        accuracy: None,
-        verdict: ExploreVerdict::Baseline,
-        reason: "the model as given".into(),
-    }];
+    let mut rows = vec![(
+        ExploreRow {
+            method: "fp32".into(),
+            label: baseline.method_label(),
+            build_id: Some(baseline.id.clone()),
+            size_bytes: Some(baseline.size_bytes),
+            size_ratio: Some(1.0),
+            latency: None,
+            latency_ratio: Some(1.0),
+            score: Some(1.0),
+            accuracy: None,
+            verdict: ExploreVerdict::Baseline,
+            reason: "the model as given".into(),
+        },
+        false,
+    )];
     for method in &methods {
         let outcome = optimize::optimize(
             ws,
@@ -236,7 +239,7 @@ pub fn explore(
             Ok(o) => o.build,
             Err(e) => {
                 row.reason = format!("not produced: {e}");
-                rows.push(row);
+                rows.push((row, false));
                 continue;
             }
         };
@@ -249,7 +252,7 @@ pub fn explore(
                 "{backend} (the target's runtime) cannot run it; it runs on {}",
                 variant.backend.as_deref().unwrap_or("another runtime")
             );
-            rows.push(row);
+            rows.push((row, false));
             continue;
         }
         let variant_path = ws.model_path(&variant)?;
@@ -288,13 +291,16 @@ pub fn explore(
                     "below the accuracy thresholds (cosine {}, top-1 {})",
                     req.cosine_threshold, req.top1_threshold
                 );
-                rows.push(row);
+                rows.push((row, false));
                 continue;
             }
         }
+        // A variant much slower than the baseline needs longer to give the engine enough
+        // block pairs; extending (bounded by the engine) beats scoring it as "no change".
         let config = CompareConfig {
             max_time_s,
             min_time_s: max_time_s.min(2.0),
+            extend_to_decide: true,
             ..CompareConfig::default()
         };
         let mut labelled = Labelled {
@@ -337,6 +343,7 @@ pub fn explore(
         });
         row.latency_ratio = Some(latency_ratio);
         row.score = Some(score);
+        let slower = significant && c.relative_delta > 0.0;
         row.reason = if significant {
             format!(
                 "latency ×{latency_ratio:.2} (shift {:+.1}% [{:+.1}%, {:+.1}%]), size ×{size_ratio:.2}",
@@ -344,38 +351,19 @@ pub fn explore(
                 100.0 * c.ci_low,
                 100.0 * c.ci_high
             )
-        } else {
+        } else if c.relative_delta.is_finite() {
             format!(
                 "latency shift not significant (interval contains 0), scored ×1.00; size ×{size_ratio:.2}"
             )
+        } else {
+            format!(
+                "latency shift not estimated ({}), scored ×1.00; size ×{size_ratio:.2}",
+                c.reason
+            )
         };
-        rows.push(row);
+        rows.push((row, slower));
     }
-    // Verdicts: the best score above 1 is recommended; of the rest above 1, the smallest is
-    // aggressive.
-    let best = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.verdict == ExploreVerdict::Skip && r.score.is_some_and(|s| s > 1.0))
-        .max_by(|a, b| a.1.score.unwrap().total_cmp(&b.1.score.unwrap()))
-        .map(|(i, _)| i);
-    if let Some(i) = best {
-        rows[i].verdict = ExploreVerdict::Recommended;
-    }
-    let smallest = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.verdict == ExploreVerdict::Skip && r.score.is_some_and(|s| s > 1.0))
-        .min_by_key(|(_, r)| r.size_bytes.unwrap_or(u64::MAX))
-        .map(|(i, _)| i);
-    if let Some(i) = smallest {
-        rows[i].verdict = ExploreVerdict::Aggressive;
-    }
-    for r in rows.iter_mut() {
-        if r.verdict == ExploreVerdict::Skip && r.score.is_some() && r.reason.is_empty() {
-            r.reason = "score not above 1.0".into();
-        }
-    }
+    let rows = assign_verdicts(rows);
     let pick = |v: ExploreVerdict| {
         rows.iter()
             .find(|r| r.verdict == v)
@@ -389,9 +377,100 @@ pub fn explore(
         rows,
         scoring: format!(
             "score = {LATENCY_WEIGHT} × latency ratio + {:.1} × size ratio (baseline / variant); \
-             a latency shift whose 95% interval contains 0 scores 1.0",
+             a latency shift whose 95% interval contains 0 scores 1.0; a variant measured \
+             slower than the baseline is never recommended, only aggressive (the smallest)",
             1.0 - LATENCY_WEIGHT
         ),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Verdicts over the scored rows (`slower`: measured significantly slower than the
+/// baseline). The best score above 1 among variants not slower is recommended; the smallest
+/// variant scoring above 1 and smaller than the recommended one is aggressive.
+fn assign_verdicts(rows: Vec<(ExploreRow, bool)>) -> Vec<ExploreRow> {
+    let candidate =
+        |r: &ExploreRow| r.verdict == ExploreVerdict::Skip && r.score.is_some_and(|s| s > 1.0);
+    let best = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, (r, slower))| candidate(r) && !slower)
+        .max_by(|a, b| a.1 .0.score.unwrap().total_cmp(&b.1 .0.score.unwrap()))
+        .map(|(i, _)| i);
+    let best_size = best.and_then(|i| rows[i].0.size_bytes).unwrap_or(u64::MAX);
+    let smallest = rows
+        .iter()
+        .enumerate()
+        .filter(|(i, (r, _))| {
+            Some(*i) != best && candidate(r) && r.size_bytes.is_some_and(|s| s < best_size)
+        })
+        .min_by_key(|(_, (r, _))| r.size_bytes.unwrap_or(u64::MAX))
+        .map(|(i, _)| i);
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, (mut r, slower))| {
+            if Some(i) == best {
+                r.verdict = ExploreVerdict::Recommended;
+            } else if Some(i) == smallest {
+                r.verdict = ExploreVerdict::Aggressive;
+            } else if r.verdict == ExploreVerdict::Skip && r.score.is_some() {
+                r.reason = if slower {
+                    format!("{}; slower than the baseline, so not recommended", r.reason)
+                } else {
+                    format!("{}; not the best score above 1.0", r.reason)
+                };
+            }
+            r
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(method: &str, size: u64, score: Option<f64>) -> ExploreRow {
+        ExploreRow {
+            method: method.into(),
+            label: method.into(),
+            build_id: Some(method.into()),
+            size_bytes: Some(size),
+            size_ratio: None,
+            latency: None,
+            latency_ratio: None,
+            score,
+            accuracy: None,
+            verdict: ExploreVerdict::Skip,
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_best_score_is_recommended_and_a_smaller_one_aggressive() {
+        let rows = assign_verdicts(vec![
+            (row("fp16", 50, Some(1.4)), false),
+            (row("int8", 25, Some(2.1)), false),
+            (row("int4", 15, Some(1.9)), false),
+            (row("prune", 100, Some(0.9)), false),
+        ]);
+        let v: Vec<_> = rows.iter().map(|r| r.verdict).collect();
+        use ExploreVerdict::*;
+        assert_eq!(v, vec![Skip, Recommended, Aggressive, Skip]);
+    }
+
+    #[test]
+    fn a_slower_variant_is_never_recommended_and_a_bigger_one_never_aggressive() {
+        let rows = assign_verdicts(vec![
+            (row("fp16", 50, Some(1.4)), false),
+            (row("int8", 25, Some(1.6)), true),
+        ]);
+        use ExploreVerdict::*;
+        assert_eq!(rows[0].verdict, Recommended);
+        assert_eq!(rows[1].verdict, Aggressive);
+        let rows = assign_verdicts(vec![
+            (row("int8", 25, Some(2.0)), false),
+            (row("fp16", 50, Some(1.4)), false),
+        ]);
+        assert_eq!(rows[1].verdict, Skip, "{}", rows[1].reason);
+    }
 }

@@ -132,9 +132,15 @@ pub fn text(r: &ExploreReport) -> String {
         r.seconds,
         view::render(&t)
     );
+    let width = r
+        .rows
+        .iter()
+        .map(|x| x.label.chars().count())
+        .max()
+        .unwrap_or(0);
     for row in &r.rows {
         if row.verdict != ExploreVerdict::Baseline {
-            s += &format!("  {:<14} {}\n", row.label, row.reason);
+            s += &format!("  {:<width$}  {}\n", row.label, row.reason);
         }
     }
     s += "\n";
