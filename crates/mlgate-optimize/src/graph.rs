@@ -314,3 +314,35 @@ pub(crate) fn drop_unused_initializers(graph: &mut GraphProto) {
 pub(crate) fn quantize(v: f32, scale: f32, qmin: f32, qmax: f32) -> f32 {
     (v / scale).round_ties_even().clamp(qmin, qmax)
 }
+
+/// Moves the tensors of top-level `Constant` nodes (`value` attribute) into initializers, so
+/// passes see weights that exporters such as PaddlePaddle's write as Constant nodes. Returns
+/// how many moved. Models older than IR 4 are left alone: there, every initializer must also
+/// be a graph input.
+pub(crate) fn hoist_constants(model: &mut mlgate_ir::onnx::proto::ModelProto) -> usize {
+    if model.ir_version.unwrap_or(0) < 4 {
+        return 0;
+    }
+    let Some(graph) = model.graph.as_mut() else {
+        return 0;
+    };
+    let mut moved = 0;
+    let nodes = std::mem::take(&mut graph.node);
+    for mut n in nodes {
+        let is_constant = n.op_type() == "Constant"
+            && (n.domain().is_empty() || n.domain() == "ai.onnx")
+            && n.output.len() == 1
+            && n.attribute.len() == 1
+            && n.attribute[0].name() == "value"
+            && n.attribute[0].t.is_some();
+        if is_constant {
+            let mut t = n.attribute[0].t.take().expect("checked");
+            t.name = Some(n.output[0].clone());
+            graph.initializer.push(t);
+            moved += 1;
+        } else {
+            graph.node.push(n);
+        }
+    }
+    moved
+}

@@ -248,6 +248,7 @@ pub fn optimize_onnx(model: &ModelProto, method: &Method) -> Result<(ModelProto,
     graph::require_inline_data(graph)?;
     let opset_before = opset::default_opset(model);
     let mut out = model.clone();
+    let hoisted = graph::hoist_constants(&mut out);
     let mut report = match method {
         Method::Fp16 { keep_io_types } => fp16::convert(&mut out, *keep_io_types)?,
         Method::Int8 { per_channel } => int8::quantize_dynamic(&mut out, *per_channel)?,
@@ -258,6 +259,12 @@ pub fn optimize_onnx(model: &ModelProto, method: &Method) -> Result<(ModelProto,
         Method::Prune { sparsity } => prune::prune(&mut out, *sparsity)?,
     };
     report.method = method.id();
+    if hoisted > 0 {
+        report.notes.push(format!(
+            "{hoisted} Constant nodes became initializers first, so their weights could be \
+             rewritten"
+        ));
+    }
     report.opset_before = opset_before;
     report.opset_after = opset::default_opset(&out);
     Ok((out, report))

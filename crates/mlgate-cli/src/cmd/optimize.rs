@@ -78,6 +78,16 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         render::print_json(&Envelope::new(outcome))?;
     } else {
         print!("{}", text(&outcome));
+        if let Some(c) = outcome.check.as_ref().filter(|c| c.min_cosine < 0.99) {
+            eprintln!(
+                "warning: the variant's outputs differ from its parent's (cosine {:.4}, max |Δ| \
+                 {:.3e} on one input); check it with `mlgate accuracy {} {}` before using it",
+                c.min_cosine,
+                c.max_abs_error,
+                view::short(&outcome.parent.id),
+                view::short(&outcome.build.id)
+            );
+        }
     }
     Ok(Outcome::Success)
 }
