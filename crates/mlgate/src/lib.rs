@@ -12,6 +12,8 @@
 
 pub mod benchmark;
 mod error;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod gate;
 pub mod model;
 pub mod report;
@@ -20,6 +22,7 @@ pub mod workspace;
 
 pub use error::{Error, ErrorKind, Result};
 pub use mlgate_backends::RuntimeConfig;
+pub use mlgate_ir::tensor::{Tensor, TensorData, TensorStats};
 pub use mlgate_ir::{DType, Dim, FormatDetails, ModelFormat, ModelInfo, Quantization, TensorInfo};
 pub use mlgate_tasks::{
     check_outputs, validate_outputs, Confidence, InputAssessment, InputRole, OutputCheckFailure,
