@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use mlgate_backends::{
-    host, install, BackendKind, RuntimeCatalog, RuntimeConfig, SessionInfo, SessionOptions,
-};
+use mlgate_backends::{host, install, RuntimeCatalog, RuntimeConfig, SessionOptions};
 use mlgate_ir::tensor::{Tensor, TensorStats};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -16,7 +14,7 @@ use crate::{Dim, Error, ModelInfo, OutputMode, Result, SynthesisOptions, Task, T
 
 pub use mlgate_backends::host::{Doctor, HostInfo};
 pub use mlgate_backends::install::Installed;
-pub use mlgate_backends::RuntimeStatus;
+pub use mlgate_backends::{BackendKind, RuntimeStatus, SessionInfo};
 
 /// Every runtime mlgate knows, with found/missing, library path, version and — for a
 /// missing one — the command that installs it; plus the host fingerprint.
