@@ -157,6 +157,11 @@ pub mod report;
 pub mod runtime;
 pub mod workspace;
 
+/// The README's Rust code runs as a doc-test, so the first thing a new user copies works.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 pub use error::{Error, ErrorKind, Result};
 pub use mlgate_backends::RuntimeConfig;
 pub use mlgate_ir::tensor::{Tensor, TensorData, TensorStats};
