@@ -3,6 +3,32 @@
 //! The measuring is `mlgate-bench`'s; this module picks the runtime, makes the inputs and
 //! wraps results in versioned envelopes. Inputs come from the task-aware generator
 //! (`mlgate-tasks`) through [`synthesize_inputs`].
+//!
+//! [`benchmark()`] measures one model; [`compare()`] measures two interleaved and says
+//! whether the candidate's latency changed (the gate in [`crate::gate`] adds size, memory
+//! and budgets to that). Both report as they go through a [`Progress`] you pass: use
+//! [`NoProgress`] for none, or implement the trait to drive your own UI.
+//!
+//! ```
+//! use mlgate::benchmark::{Progress, ProgressUpdate};
+//!
+//! /// Counts updates and keeps the runtime's warnings.
+//! #[derive(Default)]
+//! struct Counter {
+//!     updates: usize,
+//!     warnings: Vec<String>,
+//! }
+//!
+//! impl Progress for Counter {
+//!     fn update(&mut self, status: &ProgressUpdate) {
+//!         self.updates += 1;
+//!         let _ = (status.phase, status.elapsed_s, status.budget_s);
+//!     }
+//!     fn warn(&mut self, message: &str) {
+//!         self.warnings.push(message.to_string());
+//!     }
+//! }
+//! ```
 
 use std::path::{Path, PathBuf};
 
@@ -32,10 +58,15 @@ pub const COMPARE_SCHEMA: &str = "mlgate.compare/v1";
 /// given: the task crate's ladder for token models) and batch size.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct InputSpec {
+    /// The task the inputs are made for (`vision`, `nlp`, `audio`, `tabular`), overriding
+    /// detection; `None`: detected from the model.
     pub task: Option<String>,
+    /// Sequence lengths of token inputs, one benchmark each; empty: the ladder (16, 64,
+    /// 128, 256, clipped to the model's maximum) for token models, one set for the others.
     pub seq_lens: Vec<usize>,
     /// Value of batch-like dimensions; `None` → 1.
     pub batch: Option<usize>,
+    /// Mixed with each input's name to seed its data (0 by default).
     pub seed: u64,
 }
 
@@ -58,6 +89,20 @@ impl InputSpec {
 /// Task-aware inputs for `model` (see `mlgate-tasks`): one set per sequence length asked
 /// for, else one per rung of the ladder for token models, else one `default` set. Seeded
 /// from the input names, so every variant of a model gets the same inputs.
+///
+/// # Errors
+/// [`Error::Model`] when the model cannot be read; [`Error::Inputs`] for an unknown task
+/// name or inputs that cannot be made; [`Error::Invalid`] for a sequence length asked of a
+/// model without token inputs.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// let path = mlgate::fixtures::write(dir.path(), mlgate::fixtures::NLP_ENCODER)?;
+/// let spec = mlgate::benchmark::InputSpec { seq_lens: vec![32], ..Default::default() };
+/// let sets = mlgate::benchmark::synthesize_inputs(&path, &spec)?;
+/// assert_eq!(sets[0].label, "seq_len=32");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn synthesize_inputs(model: &Path, spec: &InputSpec) -> Result<Vec<InputSet>> {
     let info = crate::inspect(model)?;
     let options = spec.synthesis_options()?;
@@ -104,7 +149,7 @@ fn input_set(s: SynthesizedInputs) -> InputSet {
 }
 
 /// The runtime to use: the named one, else the first that runs the model's format.
-pub fn resolve_backend(
+pub(crate) fn resolve_backend(
     registry: &RuntimeCatalog,
     model: &Path,
     name: Option<&str>,
@@ -187,24 +232,33 @@ pub struct BenchmarkRequest {
     pub backend: Option<String>,
     /// Intra-op threads; `None`: the runtime's default.
     pub threads: Option<usize>,
+    /// How to make the inputs.
     pub inputs: InputSpec,
+    /// Warm-up, run counts and time limits; [`MeasureLimits::config`] makes one from a
+    /// user's limits, `BenchConfig::default()` is the CLI's default (2–10 s per input set).
     pub config: BenchConfig,
     /// Where the runtime libraries are.
     pub runtimes: RuntimeConfig,
 }
 
-/// `mlgate benchmark --json`.
+/// `mlgate benchmark --json` ([`BENCHMARK_SCHEMA`]).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BenchmarkReport {
+    /// [`BENCHMARK_SCHEMA`].
     pub schema: String,
+    /// The version of mlgate that measured.
     pub mlgate_version: String,
+    /// The task the inputs were asked for ([`InputSpec::task`]), if one was.
     pub task: Option<String>,
+    /// Cold start, then one result per input set: samples, percentiles with intervals,
+    /// stability, throughput, memory, and the environment measured in.
     pub result: BenchmarkResult,
 }
 
 /// A benchmark and where it was recorded.
 #[derive(Debug, Clone)]
 pub struct BenchmarkRun {
+    /// What was measured.
     pub report: BenchmarkReport,
     /// Registry ids of the stored results (one per input set) when the model was a build.
     pub recorded: Vec<i64>,
@@ -213,6 +267,34 @@ pub struct BenchmarkRun {
 /// Measures a model: cold start, memory, then latency per input set. See
 /// [`BenchConfig`] for the defaults and [`mlgate_bench::harness`] for the method. A
 /// build's results are recorded in `ws`, raw samples included.
+///
+/// `progress` hears about each phase as it runs (see [`Progress`]); pass
+/// `&mut NoProgress` for none.
+///
+/// # Errors
+/// [`Error::Model`] when the model cannot be read; [`Error::Inputs`] or [`Error::Invalid`]
+/// when inputs cannot be made; [`Error::Bench`] for an unknown runtime name, a format no
+/// runtime here runs, or a runtime that fails to load or run the model;
+/// [`Error::Invalid`] for a build without its workspace; [`Error::Registry`] when a
+/// build's result cannot be recorded.
+///
+/// ```
+/// use mlgate::benchmark::{BenchmarkRequest, InputSpec, MeasureLimits, NoProgress};
+/// # let dir = tempfile::tempdir()?;
+/// let path = mlgate::fixtures::write(dir.path(), mlgate::fixtures::TINY_MLP)?;
+/// let request = BenchmarkRequest {
+///     model: mlgate::ModelRef::file(&path),
+///     backend: Some("tract".into()),
+///     threads: None,
+///     inputs: InputSpec::default(),
+///     config: MeasureLimits { runs: Some(50), ..Default::default() }.config(),
+///     runtimes: mlgate::RuntimeConfig::default(),
+/// };
+/// let run = mlgate::benchmark::benchmark(None, &request, &mut NoProgress)?;
+/// assert_eq!(run.report.result.runs[0].samples_ns.len(), 50);
+/// assert!(run.recorded.is_empty()); // a file, not a build: nothing stored
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn benchmark(
     ws: Option<&Workspace>,
     request: &BenchmarkRequest,
@@ -259,21 +341,30 @@ pub fn benchmark(
 /// What to compare and how.
 #[derive(Debug, Clone, Default)]
 pub struct CompareRequest {
+    /// The reference model file.
     pub baseline: PathBuf,
+    /// The model under test; it runs on the baseline's runtime and inputs.
     pub candidate: PathBuf,
+    /// Runtime name; `None`: the first that runs the baseline's format.
     pub backend: Option<String>,
+    /// Intra-op threads; `None`: the runtime's default.
     pub threads: Option<usize>,
+    /// How to make the inputs (synthesized from the baseline, the first set only).
     pub inputs: InputSpec,
+    /// The A/B engine's settings: metric, threshold, α, time budget (default 15 s), seed.
     pub config: CompareConfig,
     /// Where the runtime libraries are.
     pub runtimes: RuntimeConfig,
 }
 
-/// `mlgate compare --json`.
+/// `mlgate compare --json` ([`COMPARE_SCHEMA`]).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CompareReport {
+    /// [`COMPARE_SCHEMA`].
     pub schema: String,
+    /// The version of mlgate that measured.
     pub mlgate_version: String,
+    /// Both sides' samples and summaries, and the latency verdict with its evidence.
     pub result: CompareResult,
     /// The gate over latency, size, memory and budgets, when the command judged them
     /// (`mlgate compare` does).
@@ -283,7 +374,27 @@ pub struct CompareReport {
 
 /// Compares a candidate with a baseline on this machine, now (see
 /// [`mlgate_bench::compare`]). Both get the same synthesized inputs; with several sequence
-/// lengths, the first is used.
+/// lengths, the first is used. Judges latency only; [`crate::gate::run_gate`] adds size,
+/// memory and budgets.
+///
+/// # Errors
+/// As [`benchmark()`] for either model; [`Error::Bench`] also when the two models cannot
+/// run on the same inputs.
+///
+/// ```
+/// use mlgate::benchmark::{CompareConfig, CompareRequest, NoProgress, Verdict};
+/// # let dir = tempfile::tempdir()?;
+/// let path = mlgate::fixtures::write(dir.path(), mlgate::fixtures::TINY_MLP)?;
+/// let request = CompareRequest {
+///     baseline: path.clone(),
+///     candidate: path,
+///     config: CompareConfig { max_time_s: 1.0, min_time_s: 0.5, ..Default::default() },
+///     ..Default::default()
+/// };
+/// let report = mlgate::benchmark::compare(&request, &mut NoProgress)?;
+/// assert_ne!(report.result.comparison.verdict, Verdict::Regression);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn compare(request: &CompareRequest, progress: &mut dyn Progress) -> Result<CompareReport> {
     let result = measure_pair(request, progress)?;
     Ok(CompareReport {

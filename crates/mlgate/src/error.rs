@@ -14,8 +14,22 @@ pub enum ErrorKind {
 
 /// The facade's error: one type for every operation, with a message that names the file or
 /// value and says what to do.
+///
+/// Its `Display` text is written for the person running the tool: print it as it is (the
+/// CLI prints `error: {err}`). [`Error::kind`] says whose mistake it is. The variants wrap
+/// the layer crates' own error types (`mlgate_ir::IrError`, `mlgate_registry::RegistryError`,
+/// ...); match on the variant, not on those types, which are not part of the stable surface
+/// (see `docs/api-stability.md`).
+///
+/// ```
+/// let err = mlgate::inspect(std::path::Path::new("no/such/model.onnx")).unwrap_err();
+/// assert!(err.to_string().contains("no/such/model.onnx"));
+/// assert_eq!(err.kind(), mlgate::ErrorKind::InvalidInput); // the path the user gave
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A model file could not be read or parsed (missing, not a model, malformed, an
+    /// extension that contradicts the content).
     #[error(transparent)]
     Model(#[from] mlgate_ir::IrError),
     /// Synthetic inputs could not be made (an absurd dimension, a string input, a bad option).
@@ -27,8 +41,11 @@ pub enum Error {
     /// A value the user gave is not acceptable.
     #[error("invalid {what} `{value}`: {hint}")]
     Invalid {
+        /// What the value is (`--seq-len`, `model`, `fixture`, ...).
         what: &'static str,
+        /// The value as given.
         value: String,
+        /// Why it is not acceptable and what would be.
         hint: String,
     },
     /// Benchmarks and comparisons (runtime, inputs, settings). Boxed: runtime errors carry
@@ -52,10 +69,17 @@ pub enum Error {
     Output(#[source] serde_json::Error),
     /// The host cannot do what was asked (e.g. no working runtime); `hint` says what to do.
     #[error("{what}: {hint}")]
-    Host { what: String, hint: String },
+    Host {
+        /// What the host cannot do.
+        what: String,
+        /// What to do about it.
+        hint: String,
+    },
 }
 
 impl Error {
+    /// Whose mistake this is: the user's input ([`ErrorKind::InvalidInput`]) or the
+    /// environment's ([`ErrorKind::Environment`]: I/O, a runtime library, the host).
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Model(mlgate_ir::IrError::Io { .. }) => ErrorKind::Environment,
@@ -96,4 +120,5 @@ impl From<mlgate_bench::BenchError> for Error {
     }
 }
 
+/// The facade's result type: [`Error`] unless said otherwise.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -26,6 +26,7 @@ use crate::{Error, Result};
 pub const LATENCY_WEIGHT: f64 = 0.6;
 /// Methods explored by default, and with `--fast`.
 pub const DEFAULT_METHODS: [&str; 3] = ["fp16", "int8", "int4"];
+/// Methods explored with `--fast`: one quick, nearly lossless variant.
 pub const FAST_METHODS: [&str; 1] = ["fp16"];
 
 /// `mlgate explore`.
@@ -33,6 +34,7 @@ pub const FAST_METHODS: [&str; 1] = ["fp16"];
 pub struct ExploreRequest {
     /// A build, or a model file imported first as the fp32 baseline.
     pub model: PathBuf,
+    /// Target of a file's import (default `tract_cpu`); its runtime measures every variant.
     pub target: Option<String>,
     /// Method ids (`fp16`, `int8`, `int8_perchannel`, `int4`, `palettize_4`, `prune_0.50`);
     /// empty: [`DEFAULT_METHODS`], or [`FAST_METHODS`] when `fast`.
@@ -41,10 +43,15 @@ pub struct ExploreRequest {
     pub fast: bool,
     /// Seconds of interleaved measurement per variant (default 6, `fast` 3).
     pub max_time_s: Option<f64>,
+    /// Check each variant's outputs against the baseline; below the thresholds is *skip*.
     pub check_accuracy: bool,
+    /// Lowest acceptable mean cosine similarity per output.
     pub cosine_threshold: f64,
+    /// Lowest acceptable top-1 agreement of classifier-like outputs.
     pub top1_threshold: f64,
+    /// Input samples of each accuracy check.
     pub accuracy_samples: usize,
+    /// Where the runtime libraries are.
     pub runtimes: RuntimeConfig,
 }
 
@@ -53,27 +60,34 @@ pub struct ExploreRequest {
 pub struct LatencyShift {
     /// Relative shift (−0.30 = 30% faster), with its 95% interval.
     pub relative_delta: Option<f64>,
+    /// Lower end of the 95% interval of the shift.
     pub ci_low: Option<f64>,
+    /// Upper end of the 95% interval of the shift.
     pub ci_high: Option<f64>,
     /// The A/B engine's verdict at its threshold.
     pub verdict: Verdict,
     /// Whether the interval excludes zero (the only case the score uses the shift).
     pub significant: bool,
+    /// The baseline's median over all its timed runs, in ms.
     pub baseline_p50_ms: Option<f64>,
+    /// The variant's median over all its timed runs, in ms.
     pub variant_p50_ms: Option<f64>,
     /// Block pairs measured and seconds taken.
     pub pairs: usize,
+    /// The comparison's seed; `mlgate compare --seed` replays it.
     pub seed: u64,
 }
 
 /// Accuracy of a variant against the baseline, in short.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AccuracySummary {
+    /// Input samples compared.
     pub samples: usize,
     /// Lowest over outputs of the mean per-sample cosine.
     pub cosine: f64,
     /// Lowest top-1 agreement over classifier-like outputs.
     pub top1: Option<f64>,
+    /// Whether every output met both thresholds.
     pub passed: bool,
 }
 
@@ -81,13 +95,18 @@ pub struct AccuracySummary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExploreVerdict {
+    /// The fp32 model everything is measured against.
     Baseline,
+    /// The best score above 1.0 among variants not measured slower.
     Recommended,
+    /// The smallest variant scoring above 1.0, smaller than the recommended one.
     Aggressive,
+    /// Not worth shipping, or not measurable; the row's reason says which.
     Skip,
 }
 
 impl ExploreVerdict {
+    /// The verdict as tables and JSON spell it.
     pub fn name(self) -> &'static str {
         match self {
             ExploreVerdict::Baseline => "baseline",
@@ -103,16 +122,23 @@ impl ExploreVerdict {
 pub struct ExploreRow {
     /// Method id (`fp32` for the baseline) and as people read it.
     pub method: String,
+    /// The method as people read it (`int4(b32)`).
     pub label: String,
+    /// The registered variant, when the pass produced one.
     pub build_id: Option<String>,
+    /// File size of the variant.
     pub size_bytes: Option<u64>,
     /// Baseline size / variant size.
     pub size_ratio: Option<f64>,
+    /// The interleaved measurement against the baseline, when the variant was measured.
     pub latency: Option<LatencyShift>,
     /// Baseline latency / variant latency as scored: 1.0 unless the shift is significant.
     pub latency_ratio: Option<f64>,
+    /// `0.6 × latency_ratio + 0.4 × size_ratio`, when measured.
     pub score: Option<f64>,
+    /// The accuracy check, when `check_accuracy` was asked for.
     pub accuracy: Option<AccuracySummary>,
+    /// What explore concluded.
     pub verdict: ExploreVerdict,
     /// Why, in words (the reason a variant was skipped, or what its score rests on).
     pub reason: String,
@@ -121,15 +147,19 @@ pub struct ExploreRow {
 /// `mlgate explore --json`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ExploreReport {
+    /// The fp32 build every variant descends from.
     pub baseline: Build,
     /// The runtime every variant was measured on (the target's).
     pub backend: String,
+    /// The baseline first, then one row per method, in the order asked for.
     pub rows: Vec<ExploreRow>,
     /// Build id of the recommended and the aggressive variant, if any.
     pub recommended: Option<String>,
+    /// Build id of the aggressive variant, if any.
     pub aggressive: Option<String>,
     /// The scoring rule, in words.
     pub scoring: String,
+    /// Wall-clock seconds the exploration took.
     pub seconds: f64,
 }
 

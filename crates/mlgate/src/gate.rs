@@ -5,6 +5,18 @@
 //! measure both sides now with the A/B engine (or, only when asked, read stored numbers),
 //! and let `mlgate-ci` judge every check. Errors are errors: nothing here turns a failure to
 //! measure into a pass.
+//!
+//! Entry points, from the one-call gate down to its parts:
+//! - [`ci_check`]: two models (files or builds) → a [`GateReport`] with the [`Verdict`].
+//! - [`ci`]: the pipeline gate against a tagged baseline in a workspace, writing
+//!   `ci_report.json`; [`write_report_files`] adds JUnit and Markdown.
+//! - [`validate`]: absolute budgets on one model, measured now.
+//! - [`thresholds`], [`resolve_model`] and [`run_gate`]: the steps `ci_check` takes, for a
+//!   tool that wants the full A/B result as well (`mlgate compare` does this).
+//!
+//! A [`Verdict`] is `pass`, `fail`, `skip` or `error`; [`Verdict::blocks`] says whether a
+//! pipeline should stop. Each of its [`Check`]s says what was measured, the rule, the
+//! numbers with their interval, and where the limit came from.
 
 use std::path::{Path, PathBuf};
 
@@ -30,14 +42,19 @@ use crate::{Error, ModelFormat, ModelInfo, Result};
 pub struct ResolvedModel {
     /// What runs: the file, or the build's verified artifact.
     pub path: PathBuf,
+    /// The build it is, when the reference named one.
     pub build: Option<Build>,
     /// The tag the reference named, if it was one.
     pub tag: Option<String>,
+    /// The model, read once.
     pub info: ModelInfo,
 }
 
 impl ResolvedModel {
     /// The model behind `model`, parsed.
+    ///
+    /// # Errors
+    /// [`Error::Model`] when the file cannot be read or parsed.
     pub fn read(model: ModelRef) -> Result<ResolvedModel> {
         let info = crate::inspect(&model.path)?;
         Ok(ResolvedModel {
@@ -57,6 +74,7 @@ impl ResolvedModel {
         }
     }
 
+    /// How a report names this model: path, build id and name, tag, format, size.
     pub fn subject(&self) -> Subject {
         Subject {
             path: self.path.clone(),
@@ -74,6 +92,9 @@ impl ResolvedModel {
 }
 
 /// Resolves a model argument (see [`crate::model::resolve`]) and reads the model once.
+///
+/// # Errors
+/// As [`crate::model::resolve`], and [`Error::Model`] when the model cannot be parsed.
 pub fn resolve_model(ws: Option<&Workspace>, reference: &str) -> Result<ResolvedModel> {
     ResolvedModel::read(crate::model::resolve(ws, reference)?)
 }
@@ -88,6 +109,7 @@ pub struct GateSettings {
     /// Runtime name; `None`: the build's (from its target), else the first that runs the
     /// format (tract for ONNX).
     pub backend: Option<String>,
+    /// Intra-op threads; `None`: the runtime's default.
     pub threads: Option<usize>,
     /// Time budget of the A/B comparison, seconds (default 15).
     pub max_time_s: Option<f64>,
@@ -98,6 +120,7 @@ pub struct GateSettings {
     /// Independently loaded sessions per side (default 2): more loads narrow the interval
     /// of a model whose latency depends on the load.
     pub sessions_per_side: Option<usize>,
+    /// Sequence length for models with token inputs (default 128).
     pub seq_len: Option<usize>,
     /// Use the builds' stored benchmarks instead of measuring now (explicit opt-in).
     pub use_cached: bool,
@@ -122,7 +145,21 @@ impl GateSettings {
 }
 
 /// The limits of this run: flags over the workspace's `config.toml` and `budget.toml`
-/// (when there is a workspace) over the defaults.
+/// (when there is a workspace) over the defaults. Every value carries its source.
+///
+/// # Errors
+/// [`Error::Registry`] when `config.toml` or `budget.toml` cannot be read or parsed;
+/// [`Error::Threshold`] for a limit that cannot be used (negative, not a number), naming
+/// where it came from.
+///
+/// ```
+/// use mlgate::gate::ThresholdFlags;
+/// let flags = ThresholdFlags { latency_regression_pct: Some(5.0), ..Default::default() };
+/// let thresholds = mlgate::gate::thresholds(None, &flags)?;
+/// assert_eq!(thresholds.latency_regression_pct.value, 5.0);
+/// assert_eq!(thresholds.size_regression_pct.value, 5.0); // the default
+/// # Ok::<(), mlgate::Error>(())
+/// ```
 pub fn thresholds(ws: Option<&Workspace>, flags: &ThresholdFlags) -> Result<Thresholds> {
     let (config, config_path, budget, budget_path) = match ws {
         Some(ws) => {
@@ -167,7 +204,9 @@ pub fn compare_config(thresholds: &Thresholds, settings: &GateSettings) -> Compa
 /// What a gate decided and on what.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GateOutcome {
+    /// The decision and every check behind it.
     pub verdict: Verdict,
+    /// The two models, the limits in force and the measurements.
     pub evidence: Evidence,
     /// The full A/B result (raw samples included) when both sides were measured now.
     pub comparison: Option<CompareResult>,
@@ -184,6 +223,11 @@ fn latency_unmeasurable(format: ModelFormat) -> Option<String> {
 
 /// Measures both models now (or reads stored numbers with `use_cached`) and judges every
 /// check.
+///
+/// # Errors
+/// [`Error::Invalid`] for models of different formats, or `use_cached` without a
+/// workspace or a stored benchmark; otherwise as [`crate::benchmark::compare`]. A failure
+/// to measure is an error, never a pass.
 pub fn run_gate(
     ws: Option<&Workspace>,
     baseline: &ResolvedModel,
@@ -427,7 +471,27 @@ fn metric_value(
     }
 }
 
-/// `mlgate ci-check A B`.
+/// `mlgate ci-check A B`: the gate between two models, in one call. `baseline` and
+/// `candidate` are model paths, or builds of `ws` (tag, id or id prefix). Latency is
+/// measured now, both models interleaved on the same inputs (the time budget is
+/// `settings.max_time_s`, default 15 s); size, memory and budgets are judged beside it.
+///
+/// # Errors
+/// As [`thresholds`], [`resolve_model`] and [`run_gate`]. A regression is not an error:
+/// it is a verdict whose status is `fail`.
+///
+/// ```
+/// use mlgate::benchmark::NoProgress;
+/// use mlgate::gate::{GateSettings, ThresholdFlags, VerdictStatus};
+/// # let dir = tempfile::tempdir()?;
+/// let path = mlgate::fixtures::write(dir.path(), mlgate::fixtures::TINY_MLP)?;
+/// let path = path.to_str().expect("UTF-8");
+/// let settings = GateSettings { max_time_s: Some(1.0), ..Default::default() };
+/// let flags = ThresholdFlags::default();
+/// let report = mlgate::gate::ci_check(None, path, path, &flags, &settings, &mut NoProgress)?;
+/// assert_eq!(report.verdict.status, VerdictStatus::Pass);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn ci_check(
     ws: Option<&Workspace>,
     baseline: &str,
@@ -455,8 +519,11 @@ pub struct CiRequest {
     /// Target of an imported candidate; default: the baseline's, else the format's
     /// embedded runtime (`tract_cpu` for ONNX, `litert_cpu` for TFLite).
     pub target: Option<String>,
+    /// Limits given on the command line (over `config.toml` and `budget.toml`).
     pub flags: ThresholdFlags,
+    /// How to measure.
     pub settings: GateSettings,
+    /// A missing baseline fails the gate instead of skipping it.
     pub fail_on_missing_baseline: bool,
 }
 
@@ -472,6 +539,7 @@ fn default_target(format: ModelFormat) -> &'static str {
 /// A `ci` run: the report (also on disk) and, when the gate could not run, why.
 #[derive(Debug)]
 pub struct CiRun {
+    /// The report, as written to `ci_report.json`.
     pub report: CiReport,
     /// The error behind an `error` verdict; callers report it as such (exit 2 in the CLI).
     pub error: Option<Error>,
@@ -479,6 +547,9 @@ pub struct CiRun {
 
 /// Runs the CI gate and writes `.mlgate/ci_report.json` — on a pass, a failure, a skip
 /// and an error alike, so the artifact a pipeline uploads always says what happened.
+///
+/// Returns no `Result`: an error becomes an `error` verdict in the report, and the error
+/// itself is in [`CiRun::error`] for the caller to report (the CLI exits 2 on it).
 pub fn ci(ws: &Workspace, request: &CiRequest, progress: &mut dyn Progress) -> CiRun {
     let created_at = mlgate_registry::time::format_utc(mlgate_registry::time::now_ms());
     let (verdict, evidence, target, mut error) = match ci_inner(ws, request, progress) {
@@ -584,6 +655,10 @@ fn ci_inner(ws: &Workspace, request: &CiRequest, progress: &mut dyn Progress) ->
 
 /// `mlgate validate BUILD`: absolute limits (flags over `budget.toml`/`config.toml`) on a
 /// build (or file) measured now with the benchmark harness.
+///
+/// # Errors
+/// [`Error::Invalid`] when no budget is in force; otherwise as [`thresholds`],
+/// [`resolve_model`] and [`crate::benchmark::benchmark`].
 pub fn validate(
     ws: Option<&Workspace>,
     reference: &str,
@@ -700,7 +775,9 @@ fn peak_added(r: &mlgate_bench::BenchmarkResult) -> u64 {
 /// Where `mlgate ci` writes its other reports.
 #[derive(Debug, Clone, Default)]
 pub struct ReportFiles {
+    /// A JUnit XML file, one test case per check.
     pub junit: Option<PathBuf>,
+    /// A Markdown file: the verdict and a table of the checks.
     pub markdown: Option<PathBuf>,
     /// `$GITHUB_STEP_SUMMARY`: the Markdown is appended, as GitHub expects.
     pub step_summary: Option<PathBuf>,
@@ -708,6 +785,9 @@ pub struct ReportFiles {
 
 /// Writes the JUnit and Markdown files asked for, and appends the Markdown to the step
 /// summary.
+///
+/// # Errors
+/// [`Error::Registry`] naming the file that cannot be written.
 pub fn write_report_files(report: &CiReport, files: &ReportFiles) -> Result<()> {
     let io = |path: &Path, e: std::io::Error| {
         Error::Registry(RegistryError::Io {

@@ -15,6 +15,7 @@ use crate::{Error, Result};
 pub struct ModelRef {
     /// What runs: the file, or the build's verified artifact.
     pub path: PathBuf,
+    /// The build it is, when the reference named one (a file is `None`).
     pub build: Option<Build>,
     /// The tag the reference named, if it was one.
     pub tag: Option<String>,
@@ -37,6 +38,10 @@ impl ModelRef {
     }
 
     /// `build` of `ws`, as `reference` named it, from its artifact (hash checked).
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the stored artifact is missing or its bytes no longer match
+    /// their hash (the message names the build and `mlgate verify`).
     pub fn from_build(ws: &Workspace, build: Build, reference: &str) -> Result<ModelRef> {
         let path = ws.model_path(&build)?;
         let is_id = build.id.starts_with(&reference.to_ascii_lowercase());
@@ -57,6 +62,20 @@ impl From<PathBuf> for ModelRef {
 /// Resolves a model argument: an existing file or package wins; otherwise a build of `ws`
 /// (tag, id, or id prefix), whose artifact's hash is checked — a damaged artifact is an
 /// error naming the build, never a silent pass.
+///
+/// # Errors
+/// [`Error::Model`] when there is no workspace and the file cannot be read;
+/// [`Error::Invalid`] when the reference is neither a file nor a build of `ws`;
+/// [`Error::Registry`] for an ambiguous id prefix or a damaged artifact.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// let path = mlgate::fixtures::write(dir.path(), mlgate::fixtures::TINY_MLP)?;
+/// let model = mlgate::model::resolve(None, &path)?;
+/// assert_eq!(model, mlgate::ModelRef::file(&path));
+/// assert!(mlgate::model::resolve(None, "baseline").is_err()); // no file, no workspace
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn resolve(ws: Option<&Workspace>, reference: impl AsRef<Path>) -> Result<ModelRef> {
     // A path is checked as given (names need not be UTF-8); only a build name is text.
     let path = reference.as_ref();

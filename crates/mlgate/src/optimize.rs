@@ -22,12 +22,19 @@ use crate::{Error, Result};
 /// checked against each other by [`MethodFlags::method`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MethodFlags {
+    /// `quantize`, `palettize` or `prune`.
     pub pass: String,
+    /// With `quantize`: `fp16`, `int8` or `int4`.
     pub method: Option<String>,
+    /// int8: one scale per output channel instead of one per tensor.
     pub per_channel: bool,
+    /// int4: values per block along the reduction axis (default 32).
     pub block_size: Option<usize>,
+    /// palettize: bits per index (default 4).
     pub nbits: Option<u8>,
+    /// palettize: output channels sharing one lookup table (default: one per tensor).
     pub group_size: Option<usize>,
+    /// prune: fraction of eligible weights to zero (default 0.5).
     pub sparsity: Option<f64>,
     /// fp16: keep float32 graph inputs and outputs (default true).
     pub keep_io_types: Option<bool>,
@@ -165,18 +172,22 @@ pub struct OptimizeRequest {
     pub model: PathBuf,
     /// Target of a file's import (default: `tract_cpu` for ONNX).
     pub target: Option<String>,
+    /// The pass and its parameters.
     pub method: Method,
     /// Name of the variant (default: the parent's).
     pub name: Option<String>,
     /// The runtime that checks the variant (default: the parent's).
     pub backend: Option<String>,
+    /// Where the runtime libraries are.
     pub runtimes: RuntimeConfig,
 }
 
 /// How the variant ran next to its parent before it was registered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VariantCheck {
+    /// The runtime both ran on.
     pub backend: BackendKind,
+    /// Its version, when known.
     pub runtime_version: Option<String>,
     /// Outputs compared (float outputs only).
     pub outputs: usize,
@@ -193,14 +204,19 @@ pub struct VariantCheck {
 /// What `mlgate optimize` did.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct OptimizeOutcome {
+    /// The build the pass started from.
     pub parent: BuildRef,
+    /// The variant, a child of `parent`.
     pub build: Build,
     /// False when this chain had been run on this source before: the build is reused.
     pub created: bool,
     /// The method id (`int4_b32`) and as people read it (`int4(b32)`).
     pub method: String,
+    /// The method as people read it.
     pub label: String,
+    /// File size of the parent.
     pub parent_size_bytes: u64,
+    /// File size of the variant.
     pub size_bytes: u64,
     /// What the pass did; absent when the build was reused.
     pub pass: Option<PassReport>,
@@ -515,53 +531,78 @@ pub fn wilson_interval(k: u64, n: u64) -> (f64, f64) {
 /// `mlgate accuracy`.
 #[derive(Debug, Clone)]
 pub struct AccuracyRequest {
+    /// The reference model or build.
     pub baseline: ModelRef,
+    /// The variant checked against it.
     pub candidate: ModelRef,
+    /// Input samples (1 to 100000).
     pub samples: usize,
+    /// Seed of the first sample; sample `i` uses `seed + i`.
     pub seed: u64,
+    /// Lowest acceptable mean cosine similarity per output (0 to 1).
     pub cosine_threshold: f64,
+    /// Lowest acceptable top-1 agreement of classifier-like outputs (0 to 1).
     pub top1_threshold: f64,
+    /// Runtime for both (default: the candidate build's, else the baseline's).
     pub backend: Option<String>,
+    /// Where the runtime libraries are.
     pub runtimes: RuntimeConfig,
 }
 
 /// One output's agreement over every sample.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OutputAccuracy {
+    /// The output's name.
     pub output: String,
     /// Mean over samples of the per-sample cosine similarity.
     pub cosine_mean: f64,
     /// The lowest per-sample cosine similarity.
     pub cosine_min: f64,
+    /// Mean absolute difference over every value of every sample.
     pub mean_abs_error: f64,
+    /// Largest absolute difference.
     pub max_abs_error: f64,
     /// Arg-max agreement of classifier-like outputs (float, rank ≥ 2, last dim > 1).
     pub top1: Option<Top1>,
+    /// Whether this output met both thresholds.
     pub passed: bool,
 }
 
 /// Top-1 agreement with its Wilson 95% interval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Top1 {
+    /// Rows whose arg-max agreed.
     pub agree: u64,
+    /// Rows compared.
     pub rows: u64,
+    /// `agree / rows`.
     pub rate: f64,
+    /// Wilson score interval of the rate at 95%.
     pub ci95: (f64, f64),
 }
 
 /// What `mlgate accuracy` found.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct AccuracyReport {
+    /// The baseline as given (build id and method, or path).
     pub baseline: String,
+    /// The candidate as given.
     pub candidate: String,
+    /// The runtime both ran on.
     pub backend: BackendKind,
+    /// Its version, when known.
     pub runtime_version: Option<String>,
+    /// Input samples compared.
     pub samples: usize,
+    /// Seed of the first sample.
     pub seed: u64,
     /// How the inputs were made.
     pub inputs: String,
+    /// The cosine threshold applied.
     pub cosine_threshold: f64,
+    /// The top-1 threshold applied.
     pub top1_threshold: f64,
+    /// One entry per float output, in the model's order.
     pub outputs: Vec<OutputAccuracy>,
     /// Every output at or above both thresholds (cosine on its mean over samples, top-1 on
     /// its rate).

@@ -14,6 +14,19 @@
 //!
 //! Adding a command's output: a body type (or an existing one) and one line in the
 //! `reports!` list below; the CLI prints it with `Envelope::new(body)`.
+//!
+//! ```
+//! use mlgate::report::{to_json, Envelope, InspectReport};
+//! # let dir = tempfile::tempdir()?;
+//! # let path = mlgate::fixtures::write(dir.path(), mlgate::fixtures::TINY_MLP)?;
+//! let report = InspectReport::new(mlgate::inspect(&path)?);
+//! let json: serde_json::Value = serde_json::from_str(&to_json(&report)?)?;
+//! assert_eq!(json["schema"], "mlgate.inspect/v1");
+//! // A workspace command's output: its body's fields beside `schema` and `mlgate_version`.
+//! let text = to_json(&Envelope::new(mlgate::report::Cancelled::new()))?;
+//! assert!(text.contains("\"schema\": \"mlgate.cancelled/v1\""));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
@@ -47,13 +60,17 @@ pub trait Body: Serialize + JsonSchema {
 /// The workspace commands' outputs use it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Envelope<T> {
+    /// The body's schema id.
     pub schema: String,
+    /// The version of mlgate that wrote it.
     pub mlgate_version: String,
+    /// The command's output; its fields are written beside the two above.
     #[serde(flatten)]
     pub body: T,
 }
 
 impl<T: Body> Envelope<T> {
+    /// `body` with its schema id and this mlgate's version.
     pub fn new(body: T) -> Self {
         Envelope {
             schema: T::SCHEMA.to_string(),
@@ -71,6 +88,10 @@ impl<T: Body> Report for Envelope<T> {
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The JSON text of a report, as `--json` prints it (pretty, no trailing newline).
+///
+/// # Errors
+/// [`crate::Error::Output`] when the report cannot be serialized (a bug: every report
+/// type serializes).
 pub fn to_json<R: Report>(report: &R) -> Result<String> {
     serde_json::to_string_pretty(report).map_err(crate::Error::Output)
 }
@@ -78,7 +99,9 @@ pub fn to_json<R: Report>(report: &R) -> Result<String> {
 /// One `--json` output in [`SCHEMAS`]: its id and how to make its JSON Schema.
 #[derive(Debug, Clone, Copy)]
 pub struct SchemaEntry {
+    /// The schema id, `mlgate.<kind>/v<N>`.
     pub id: &'static str,
+    /// Makes the JSON Schema (draft 2020-12) of the output.
     pub schema: fn() -> Schema,
 }
 
@@ -217,8 +240,11 @@ pub const INSPECT_SCHEMA: &str = "mlgate.inspect/v1";
 /// `mlgate inspect --json`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InspectReport {
+    /// [`INSPECT_SCHEMA`].
     pub schema: String,
+    /// The version of mlgate that read the model.
     pub mlgate_version: String,
+    /// What the model is.
     pub model: ModelInfo,
     /// What the model is for, detected from its graph, names and shapes. Added within v1:
     /// older reports lack it.
@@ -227,6 +253,7 @@ pub struct InspectReport {
 }
 
 impl InspectReport {
+    /// The report of `model`, without a task.
     pub fn new(model: ModelInfo) -> Self {
         InspectReport {
             schema: INSPECT_SCHEMA.to_string(),
@@ -236,6 +263,7 @@ impl InspectReport {
         }
     }
 
+    /// The report with the detected task added.
     pub fn with_task(mut self, task: crate::TaskReport) -> Self {
         self.task = Some(task);
         self
@@ -249,15 +277,19 @@ pub const ERROR_SCHEMA: &str = "mlgate.error/v1";
 /// stderr.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorReport {
+    /// [`ERROR_SCHEMA`].
     pub schema: String,
     /// Added within v1: older reports lack it.
     #[serde(default)]
     pub mlgate_version: String,
+    /// The error's message.
     pub error: String,
+    /// Whose mistake it is.
     pub kind: ErrorKind,
 }
 
 impl ErrorReport {
+    /// The report of a facade error.
     pub fn new(error: &crate::Error) -> Self {
         ErrorReport::message(error.kind(), error.to_string())
     }
@@ -280,15 +312,19 @@ pub const DOCTOR_SCHEMA: &str = "mlgate.doctor/v1";
 /// `mlgate doctor --json`: the host and each runtime's status.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DoctorReport {
+    /// [`DOCTOR_SCHEMA`].
     pub schema: String,
+    /// The version of mlgate that looked.
     pub mlgate_version: String,
     /// True when the embedded default backend (tract) works.
     pub default_backend_ok: bool,
+    /// The host and every runtime's status; written beside the fields above.
     #[serde(flatten)]
     pub doctor: crate::runtime::Doctor,
 }
 
 impl DoctorReport {
+    /// The report of `doctor`.
     pub fn new(doctor: crate::runtime::Doctor) -> Self {
         DoctorReport {
             schema: DOCTOR_SCHEMA.to_string(),
@@ -302,35 +338,45 @@ impl DoctorReport {
 /// `mlgate runtime install`: each runtime installed, or found already installed.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RuntimeInstall {
+    /// One entry per runtime.
     pub installed: Vec<Installed>,
 }
 
 /// `mlgate log` (also with `--tree`): the builds, newest first, or parents before children.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BuildList {
+    /// The builds, each with its latest benchmark.
     pub builds: Vec<BuildSummary>,
 }
 
 /// `mlgate tag list`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TagList {
+    /// Every tag, with its build's name.
     pub tags: Vec<TagEntry>,
 }
 
 /// `mlgate tag create`: what setting the tag did.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
-pub struct TagCreate(pub TagChange);
+pub struct TagCreate(
+    /// The tag before and after.
+    pub TagChange,
+);
 
 /// `mlgate tag delete`: the tag as it was.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
-pub struct TagDelete(pub Tag);
+pub struct TagDelete(
+    /// The deleted tag.
+    pub Tag,
+);
 
 /// `mlgate baseline show`: the baseline build with its latest benchmark; no fields besides
 /// `schema` and `mlgate_version` when there is no baseline.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Baseline {
+    /// The baseline build and its latest benchmark; `None`: no baseline.
     #[serde(flatten)]
     pub baseline: Option<BuildSummary>,
 }
@@ -338,12 +384,16 @@ pub struct Baseline {
 /// `mlgate baseline set`: what moving the baseline tag did.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
-pub struct BaselineSet(pub TagChange);
+pub struct BaselineSet(
+    /// The baseline tag before and after.
+    pub TagChange,
+);
 
 /// `mlgate baseline unset`: the baseline tag as it was; no fields besides `schema` and
 /// `mlgate_version` when there was none.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BaselineUnset {
+    /// The removed tag; `None`: there was none.
     #[serde(flatten)]
     pub removed: Option<Tag>,
 }
@@ -351,6 +401,7 @@ pub struct BaselineUnset {
 /// `mlgate history`: matching entries, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct HistoryList {
+    /// The entries, newest first.
     pub entries: Vec<CommandEntry>,
 }
 
@@ -358,13 +409,16 @@ pub struct HistoryList {
 /// none) and how many entries went.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct HistoryDeleted {
+    /// Ids of the deleted entries (empty for `clear`).
     pub deleted: Vec<String>,
+    /// How many entries were deleted.
     pub count: u64,
 }
 
 /// `mlgate verify`: what the check found, after the repair when `--repair` ran one.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Verification {
+    /// The problems found.
     pub report: VerifyReport,
     /// What `--repair` did; `null` when it did not run.
     pub repair: Option<RepairOutcome>,
@@ -378,6 +432,7 @@ pub struct Cancelled {
 }
 
 impl Cancelled {
+    /// The body of a cancelled command.
     pub fn new() -> Self {
         Cancelled { cancelled: true }
     }

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use mlgate_backends::{
-    host, install, BackendKind, RuntimeCatalog, RuntimeConfig, SessionInfo, SessionOptions,
-};
+use mlgate_backends::{host, install, RuntimeCatalog, RuntimeConfig, SessionOptions};
 use mlgate_ir::tensor::{Tensor, TensorStats};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -16,10 +14,17 @@ use crate::{Dim, Error, ModelInfo, OutputMode, Result, SynthesisOptions, Task, T
 
 pub use mlgate_backends::host::{Doctor, HostInfo};
 pub use mlgate_backends::install::Installed;
-pub use mlgate_backends::RuntimeStatus;
+pub use mlgate_backends::{BackendKind, RuntimeStatus, SessionInfo};
 
 /// Every runtime mlgate knows, with found/missing, library path, version and — for a
 /// missing one — the command that installs it; plus the host fingerprint.
+///
+/// ```
+/// let doctor = mlgate::runtime::doctor(&mlgate::RuntimeConfig::default());
+/// assert!(mlgate::runtime::default_backend_works(&doctor)); // tract is compiled in
+/// # mlgate::runtime::check_default_backend(&doctor)?;
+/// # Ok::<(), mlgate::Error>(())
+/// ```
 pub fn doctor(runtimes: &RuntimeConfig) -> Doctor {
     host::doctor(&RuntimeCatalog::new(runtimes))
 }
@@ -34,6 +39,9 @@ pub fn default_backend_works(doctor: &Doctor) -> bool {
 
 /// Ok when the embedded default (tract) can run ONNX models; otherwise an error saying what
 /// its probe found, for `mlgate doctor` to exit 2 with.
+///
+/// # Errors
+/// [`Error::Host`] when tract's probe failed, with what it found.
 pub fn check_default_backend(doctor: &Doctor) -> Result<()> {
     if default_backend_works(doctor) {
         return Ok(());
@@ -55,7 +63,12 @@ pub const INSTALLABLE: &[&str] = &["ort", "litert", "all"];
 
 /// Download the pinned wheels with pip from the package registry and unpack each runtime's
 /// shared library into mlgate's runtimes directory, verifying its sha256. `which` is `ort`,
-/// `litert` or `all`.
+/// `litert` or `all`. Needs Python with pip and access to PyPI.
+///
+/// # Errors
+/// [`Error::Invalid`] for another runtime name (listing [`INSTALLABLE`]);
+/// [`Error::Runtime`] when pip fails, a download does not match its pinned hash, or the
+/// runtimes directory cannot be written.
 pub fn install_runtimes(runtimes: &RuntimeConfig, which: &str) -> Result<Vec<Installed>> {
     let names: Vec<&str> = match which.to_ascii_lowercase().as_str() {
         "all" => vec!["ort", "litert"],
@@ -85,10 +98,13 @@ pub struct InferRequest {
     /// Runtime name (`tract`, `onnxruntime`, `litert`, `coreml`); default: the build's
     /// target's runtime, else the first that runs the model's format.
     pub backend: Option<String>,
+    /// Intra-op threads; `None`: the runtime's default.
     pub threads: Option<usize>,
     /// Where the runtime libraries are.
     pub runtimes: RuntimeConfig,
+    /// The task synthesized inputs are made for; `None`: detected.
     pub task: Option<Task>,
+    /// Seed, batch, sequence length and sizes of synthesized inputs.
     pub synthesis: SynthesisOptions,
     /// Write the inputs used (synthesized or not) here as `.npz`, to reproduce the run.
     pub save_inputs: Option<PathBuf>,
@@ -101,9 +117,13 @@ pub struct InferRequest {
 /// One tensor, summarised.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TensorSummary {
+    /// The tensor's name, as the model names it.
     pub name: String,
+    /// Element type (`float32`, `int64`, ...).
     pub dtype: String,
+    /// Dimensions.
     pub shape: Vec<usize>,
+    /// Min, max, mean, standard deviation and NaN/Inf counts of the values.
     pub stats: TensorStats,
 }
 
@@ -121,18 +141,24 @@ impl TensorSummary {
 /// `mlgate infer --json` (`mlgate.infer/v1`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InferReport {
+    /// [`INFER_SCHEMA`].
     pub schema: String,
     /// Added within v1: older reports lack it.
     #[serde(default)]
     pub mlgate_version: String,
+    /// The model file that ran.
     pub model: String,
+    /// The runtime, its version and settings, and what it said while loading.
     pub session: SessionInfo,
     /// `file` or `synthesized`.
     pub input_source: String,
     /// What each synthesized input holds and why.
     pub input_choices: Vec<String>,
+    /// The task detection synthesized inputs follow (`None` for inputs from a file).
     pub task: Option<TaskReport>,
+    /// The inputs, summarised.
     pub inputs: Vec<TensorSummary>,
+    /// The outputs, summarised.
     pub outputs: Vec<TensorSummary>,
     /// Wall time of the one inference, milliseconds (a first run: not a benchmark).
     pub run_ms: f64,
@@ -140,14 +166,24 @@ pub struct InferReport {
     pub warnings: Vec<String>,
     /// Set when `strict_output` was asked for and the outputs have problems.
     pub output_check_failed: bool,
+    /// Where the inputs were written, if asked.
     pub saved_inputs: Option<String>,
+    /// Where the outputs were written, if asked.
     pub saved_outputs: Option<String>,
 }
 
 /// Schema id of [`InferReport`].
 pub const INFER_SCHEMA: &str = "mlgate.infer/v1";
 
-/// One inference on the given or synthesized inputs.
+/// One inference on the given or synthesized inputs: outputs summarised and checked
+/// (NaN/Inf, constant, shapes that contradict the declaration), optionally saved as `.npz`.
+///
+/// # Errors
+/// [`Error::Model`] when the model cannot be read; [`Error::Tensor`] when an input file
+/// cannot be read or an output file written; [`Error::Inputs`] when inputs cannot be
+/// synthesized; [`Error::Bench`] for an unknown runtime; [`Error::Runtime`] when the runtime
+/// cannot load or run the model or the inputs do not fit it. Output problems under
+/// `strict_output` are not an error: see [`InferReport::output_check_failed`].
 pub fn infer(request: &InferRequest) -> Result<InferReport> {
     let model = &request.model.path;
     let info = crate::inspect(model)?;

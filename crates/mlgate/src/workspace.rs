@@ -7,6 +7,30 @@
 //!
 //! A [`Workspace`] remembers which builds its operations touched, so the CLI can log them in
 //! the command history.
+//!
+//! A build is a model registered in the workspace: its bytes are copied into the
+//! content-addressed artifact store, and its id is a hash of the content and the settings
+//! (so importing the same model twice gives the same build). Builds derived from another
+//! (a quantized or pruned variant) name their parent; [`Workspace::lineage`] and
+//! [`Workspace::build_detail`] follow those links.
+//!
+//! ```
+//! use mlgate::workspace::{BuildFilter, ImportRequest};
+//! use mlgate::{Workspace, WorkspaceOptions};
+//! # let dir = tempfile::tempdir()?;
+//! # let model = mlgate::fixtures::write(dir.path(), mlgate::fixtures::TINY_MLP)?;
+//! let options = WorkspaceOptions { dir: Some(dir.path().join(".mlgate")), start: None };
+//! let (ws, _) = Workspace::init(&options)?;
+//! let import = ws.import(&ImportRequest {
+//!     model,
+//!     target: "tract_cpu".into(),
+//!     ..Default::default()
+//! })?;
+//! ws.baseline_set(&import.build.id, false)?;
+//! assert_eq!(ws.baseline()?.unwrap().build.id, import.build.id);
+//! assert_eq!(ws.builds(&BuildFilter::default())?.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -76,7 +100,13 @@ impl WorkspaceOptions {
     }
 }
 
-/// An open workspace.
+/// An open workspace: the registry of builds, benchmarks, tags and history, the artifact
+/// store, and the budget and config files.
+///
+/// Every method can fail with [`Error::Registry`] when the database or the artifact store
+/// cannot be read or written; each method's documentation names its other errors. A
+/// `Workspace` is used from one thread (it is not `Sync`); open another for another
+/// thread — SQLite's locking keeps concurrent processes and connections consistent.
 pub struct Workspace {
     reg: RefCell<Registry>,
     touched: RefCell<Vec<String>>,
@@ -93,25 +123,33 @@ pub struct ImportRequest {
     pub name: Option<String>,
     /// What the model already is (`fp16`, `int8`, ...).
     pub quantize: Option<String>,
+    /// What the model is for (`vision`, `nlp`, `audio`, ...), kept with the build.
     pub task: Option<String>,
+    /// Free-form notes kept with the build.
     pub notes: Option<String>,
 }
 
 /// What an import did.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ImportOutcome {
+    /// The build, new or existing.
     pub build: Build,
     /// False when the same model was already registered with the same settings.
     pub created: bool,
+    /// The model, as read.
     pub model: ModelInfo,
 }
 
 /// One build in detail (`mlgate log BUILD`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BuildDetail {
+    /// The build.
     pub build: Build,
+    /// Tags pointing at it.
     pub tags: Vec<String>,
+    /// The build it was derived from; `None` for a root (such as an imported model).
     pub parent: Option<BuildRef>,
+    /// The builds derived from it.
     pub children: Vec<BuildRef>,
     /// Most recent first.
     pub benchmarks: Vec<LatestMetric>,
@@ -122,8 +160,11 @@ pub struct BuildDetail {
 /// A short reference to a build, for lineage lists.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BuildRef {
+    /// The full build id.
     pub id: String,
+    /// The build's name.
     pub name: String,
+    /// How it was made from its parent (`imported`, `int8(static)`, `prune(0.50)`, ...).
     pub method: String,
 }
 
@@ -140,23 +181,30 @@ impl From<&Build> for BuildRef {
 /// One side of `mlgate diff`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DiffSide {
+    /// The build.
     pub build: Build,
+    /// Its model, read from the verified artifact.
     pub model: ModelInfo,
+    /// Its latest benchmark, if any.
     pub latest: Option<LatestMetric>,
 }
 
 /// `mlgate diff A B`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BuildDiff {
+    /// The first build named.
     pub a: DiffSide,
+    /// The second build named.
     pub b: DiffSide,
 }
 
 /// A tag with the name of its build.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TagEntry {
+    /// The tag: name, build id, when it was set.
     #[serde(flatten)]
     pub tag: Tag,
+    /// The name of the build it points at.
     pub build_name: String,
 }
 
@@ -164,22 +212,30 @@ pub struct TagEntry {
 /// force (`mlgate-baseline`, `main-*`, `production-*`).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BaselineHistory {
+    /// The baseline-style tags in force.
     pub tags: Vec<TagEntry>,
+    /// Every change of those tags, oldest first.
     pub events: Vec<TagEvent>,
 }
 
 /// The budget file and what it holds.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BudgetState {
+    /// `budget.toml` in the workspace.
     pub path: PathBuf,
+    /// Whether the file exists (an absent file is an empty budget).
     pub exists: bool,
+    /// The constraints it holds.
     pub budget: Budget,
 }
 
+/// How a build fares against one budget constraint ([`ConstraintCheck`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckStatus {
+    /// Within the limit.
     Pass,
+    /// Over the limit.
     Fail,
     /// Nothing to compare with yet (no benchmark of the build).
     Pending,
@@ -188,22 +244,31 @@ pub enum CheckStatus {
 /// One constraint checked against a build.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ConstraintCheck {
+    /// Which constraint (`max_latency_ms`, `max_size_mb`, ...).
     pub constraint: Constraint,
+    /// The limit, in the constraint's unit.
     pub limit: f64,
+    /// Where the limit came from (a flag or `budget.toml`).
     pub source: LimitSource,
+    /// The build's value; `None` when it has no benchmark yet.
     pub actual: Option<f64>,
+    /// Pass, fail, or pending.
     pub status: CheckStatus,
 }
 
 /// `mlgate budget validate BUILD`: the budget applied to a build's size and latest benchmark.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct BudgetCheck {
+    /// The build checked.
     pub build: Build,
+    /// Its latest benchmark, where latency and memory come from.
     pub latest: Option<LatestMetric>,
+    /// One check per constraint in force.
     pub checks: Vec<ConstraintCheck>,
 }
 
 impl BudgetCheck {
+    /// Whether any constraint failed (pending ones do not).
     pub fn failed(&self) -> bool {
         self.checks.iter().any(|c| c.status == CheckStatus::Fail)
     }
@@ -212,8 +277,11 @@ impl BudgetCheck {
 /// A benchmark with the build it measured.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RecentBenchmark {
+    /// The build measured.
     pub build_id: String,
+    /// Its name.
     pub build_name: String,
+    /// The benchmark's headline numbers.
     pub metric: LatestMetric,
 }
 
@@ -223,6 +291,10 @@ pub struct RecentBenchmark {
 pub struct BudgetUpdate(Budget);
 
 impl BudgetUpdate {
+    /// The update, checked.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when `update` sets no constraint.
     pub fn new(update: Budget) -> Result<BudgetUpdate> {
         if update.is_empty() {
             return Err(Error::Invalid {
@@ -240,7 +312,9 @@ impl BudgetUpdate {
 /// whole group: `baseline` matches `baseline set`), or every command that exited non-zero.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HistorySelect {
+    /// Entries of this command (`benchmark`, `baseline`, ...).
     Command(String),
+    /// Entries that exited non-zero.
     Failed,
 }
 
@@ -261,11 +335,13 @@ impl std::str::FromStr for HistorySelect {
 /// A question to the command history.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HistoryQuery {
+    /// Which commands; `None`: all.
     pub select: Option<HistorySelect>,
     /// Only entries started at or after this time (Unix milliseconds).
     pub since: Option<i64>,
     /// Only entries that touched a build whose id starts with this.
     pub build_id_prefix: Option<String>,
+    /// At most this many entries, newest first; `None`: all.
     pub limit: Option<usize>,
 }
 
@@ -288,24 +364,35 @@ impl HistoryQuery {
 /// `mlgate status`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct WorkspaceStatus {
+    /// The workspace directory.
     pub workspace: PathBuf,
+    /// This machine's hostname.
     pub hostname: String,
+    /// This machine's id in the workspace (random, kept in `machine-id`).
     pub machine_id: String,
+    /// Number of builds.
     pub builds: u64,
+    /// Number of benchmark results.
     pub benchmarks: u64,
+    /// The newest build.
     pub last_build: Option<Build>,
+    /// The newest benchmark result.
     pub last_benchmark: Option<RecentBenchmark>,
     /// The last gate run (`validate`, `ci` or `budget validate`: see
     /// [`CommandKind::is_validation`]), from the command history.
     pub last_validate: Option<CommandEntry>,
+    /// The baseline build, with its latest benchmark.
     pub baseline: Option<BuildSummary>,
+    /// `budget.toml`.
     pub budget: BudgetState,
 }
 
 /// What `mlgate init` did.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InitOutcome {
+    /// The workspace directory.
     pub workspace: PathBuf,
+    /// False when it existed already.
     pub created: bool,
 }
 
@@ -350,6 +437,10 @@ impl Workspace {
     }
 
     /// Open the workspace in force; an error says how to create one if there is none.
+    ///
+    /// # Errors
+    /// `Error::Registry`: there is no workspace (the message says how to create one), or
+    /// its database cannot be opened or is from a newer mlgate.
     pub fn open(opts: &WorkspaceOptions) -> Result<Workspace> {
         let Some(dir) = opts.locate()? else {
             return Err(Error::Registry(
@@ -364,6 +455,9 @@ impl Workspace {
 
     /// The workspace in force if one with a registry exists; `None` otherwise (including
     /// when none can be located), and never creates one.
+    ///
+    /// # Errors
+    /// `Error::Registry` when a workspace exists but cannot be opened.
     pub fn open_existing(opts: &WorkspaceOptions) -> Result<Option<Workspace>> {
         match opts.locate() {
             Ok(Some(dir)) if Registry::exists(&dir) => Workspace::open(opts).map(Some),
@@ -373,6 +467,9 @@ impl Workspace {
 
     /// Open the workspace in force, creating `.mlgate/` in the current directory (or the
     /// named directory) when there is none. The flag says whether this call created it.
+    ///
+    /// # Errors
+    /// `Error::Registry` when the directory cannot be created or the database opened.
     pub fn open_or_create(opts: &WorkspaceOptions) -> Result<(Workspace, bool)> {
         let dir = match opts.locate()? {
             Some(d) => d,
@@ -384,6 +481,9 @@ impl Workspace {
 
     /// `mlgate init`: create the workspace here (or in the named directory), or open the one
     /// already there.
+    ///
+    /// # Errors
+    /// As [`Workspace::open_or_create`].
     pub fn init(opts: &WorkspaceOptions) -> Result<(Workspace, InitOutcome)> {
         let dir = opts.new_location()?;
         let (reg, created) = Registry::open(&dir, true)?;
@@ -422,6 +522,15 @@ impl Workspace {
     /// Register a model file or `.mlpackage` as a build. The artifact is copied into the
     /// store first and the row inserted after, so an interrupted import leaves at most an
     /// unreferenced artifact, never a row without its artifact.
+    ///
+    /// The same model with the same settings is the same build: importing it again returns
+    /// the existing build with `created: false`.
+    ///
+    /// # Errors
+    /// [`Error::Model`] when the model cannot be read; [`Error::Runtime`] for an unknown
+    /// target or one that does not run the model's format; [`Error::Invalid`] for a
+    /// `quantize` or `task` value that is not accepted; [`Error::Registry`] when the artifact
+    /// cannot be stored or the row written.
     pub fn import(&self, req: &ImportRequest) -> Result<ImportOutcome> {
         let info = mlgate_ir::inspect(&req.model)?;
         let backend = check_target(&req.model, info.format, &req.target)?;
@@ -539,6 +648,9 @@ impl Workspace {
     }
 
     /// A build from a tag, a full id or a unique id prefix (at least 4 characters).
+    ///
+    /// # Errors
+    /// [`Error::Registry`] for an unknown tag or id, or a prefix that matches several builds.
     pub fn resolve_build(&self, reference: &str) -> Result<Build> {
         let b = self.reg.borrow().resolve(reference)?;
         self.touch(&b.id);
@@ -547,6 +659,9 @@ impl Workspace {
 
     /// The runnable model of a build, after checking the stored bytes against their hash
     /// (an error names the build when they do not match).
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the artifact is missing or damaged.
     pub fn model_path(&self, build: &Build) -> Result<PathBuf> {
         let path = self.reg.borrow().verified_artifact(build)?;
         // An ONNX model with external data is stored as a folder holding the model file.
@@ -559,6 +674,9 @@ impl Workspace {
     }
 
     /// Record a benchmark result of a build. Returns the benchmark's id.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] for an unknown build or a failed write.
     pub fn record_benchmark(&self, build_id: &str, record: &NewBenchmark) -> Result<i64> {
         let id = self.reg.borrow_mut().record_benchmark(build_id, record)?;
         self.touch(build_id);
@@ -566,6 +684,9 @@ impl Workspace {
     }
 
     /// Record an accuracy check between two builds.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] for an unknown build or a failed write.
     pub fn record_accuracy_check(&self, check: &AccuracyCheck) -> Result<i64> {
         let id = self.reg.borrow_mut().record_accuracy_check(check)?;
         self.touch(&check.baseline_build_id);
@@ -574,21 +695,37 @@ impl Workspace {
     }
 
     /// A build's benchmarks, newest first, with their raw samples.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be read.
     pub fn benchmarks(&self, build_id: &str, limit: usize) -> Result<Vec<Benchmark>> {
         Ok(self.reg.borrow().benchmarks(build_id, limit)?)
     }
 
     /// Builds matching a filter, newest first, with their latest benchmark.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be read.
     pub fn builds(&self, filter: &BuildFilter) -> Result<Vec<BuildSummary>> {
         Ok(self.reg.borrow().builds(filter)?)
     }
 
     /// The lineage trees containing a matching build (parents before children).
+    ///
+    /// Each tree lists a root (a build derived from no other) and then its descendants;
+    /// follow [`Build::parent_id`] to draw it, or ask [`Workspace::build_detail`] for one
+    /// build's parent and children.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be read.
     pub fn lineage(&self, filter: &BuildFilter) -> Result<Vec<BuildSummary>> {
         Ok(self.reg.borrow().lineage(filter)?)
     }
 
     /// One build in detail; checks its artifact.
+    ///
+    /// # Errors
+    /// As [`Workspace::resolve_build`] and [`Workspace::model_path`].
     pub fn build_detail(&self, reference: &str) -> Result<BuildDetail> {
         let build = self.resolve_build(reference)?;
         let artifact_path = self.model_path(&build)?;
@@ -620,6 +757,10 @@ impl Workspace {
 
     /// Two builds side by side: what the models are (read from their verified artifacts) and
     /// their latest benchmarks.
+    ///
+    /// # Errors
+    /// As [`Workspace::resolve_build`] and [`Workspace::model_path`], and [`Error::Model`] when
+    /// a stored model cannot be read.
     pub fn diff(&self, a: &str, b: &str) -> Result<BuildDiff> {
         let side = |reference: &str| -> Result<DiffSide> {
             let build = self.resolve_build(reference)?;
@@ -645,6 +786,10 @@ impl Workspace {
 
     /// Point a tag at a build. A tag that points elsewhere moves only with `force` (and its
     /// history is kept). The baseline tag is reserved for the baseline methods.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] for an unknown build, an invalid or reserved tag name, or a tag
+    /// that points elsewhere without `force`.
     pub fn tag_create(&self, reference: &str, name: &str, force: bool) -> Result<TagChange> {
         let build = self.resolve_build(reference)?;
         Ok(self
@@ -653,6 +798,10 @@ impl Workspace {
             .set_tag(name, &build.id, force, false)?)
     }
 
+    /// All tags, with the names of their builds.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be read.
     pub fn tags(&self) -> Result<Vec<TagEntry>> {
         let reg = self.reg.borrow();
         let mut out = Vec::new();
@@ -666,6 +815,11 @@ impl Workspace {
         Ok(out)
     }
 
+    /// Delete a tag; returns it as it was (its history is kept).
+    ///
+    /// # Errors
+    /// [`Error::Registry`] for an unknown tag or the reserved baseline tag (use
+    /// [`Workspace::baseline_unset`]).
     pub fn tag_delete(&self, name: &str) -> Result<Tag> {
         let tag = self.reg.borrow_mut().delete_tag(name, false)?;
         self.touch(&tag.build_id);
@@ -673,6 +827,9 @@ impl Workspace {
     }
 
     /// The current baseline, with its latest benchmark.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be read.
     pub fn baseline(&self) -> Result<Option<BuildSummary>> {
         let reg = self.reg.borrow();
         let Some(tag) = reg.tag(BASELINE_TAG)? else {
@@ -689,6 +846,10 @@ impl Workspace {
 
     /// Make a build the baseline. Replacing a different baseline needs `replace`; ask the
     /// user before passing it.
+    ///
+    /// # Errors
+    /// As [`Workspace::resolve_build`]; [`Error::Registry`] when a different baseline is set
+    /// and `replace` is false.
     pub fn baseline_set(&self, reference: &str, replace: bool) -> Result<TagChange> {
         let build = self.resolve_build(reference)?;
         Ok(self
@@ -698,6 +859,9 @@ impl Workspace {
     }
 
     /// Remove the baseline. Returns the tag as it was, or `None` if there was none.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be written.
     pub fn baseline_unset(&self) -> Result<Option<Tag>> {
         let mut reg = self.reg.borrow_mut();
         if reg.tag(BASELINE_TAG)?.is_none() {
@@ -709,6 +873,11 @@ impl Workspace {
         Ok(Some(tag))
     }
 
+    /// The baseline tag's history and the baseline-style tags in force
+    /// (`mlgate-baseline`, `main-*`, `production-*`).
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be read.
     pub fn baseline_history(&self) -> Result<BaselineHistory> {
         const PREFIXES: [&str; 2] = ["main-", "production-"];
         let tags = self
@@ -722,6 +891,10 @@ impl Workspace {
         Ok(BaselineHistory { tags, events })
     }
 
+    /// `budget.toml`: where it is, whether it exists, and its constraints.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the file cannot be read or parsed (naming the line).
     pub fn budget(&self) -> Result<BudgetState> {
         let path = self.reg.borrow().layout().budget();
         let budget = Budget::load(&path)?;
@@ -733,6 +906,9 @@ impl Workspace {
     }
 
     /// Set the constraints given in `update`, keeping the others.
+    ///
+    /// # Errors
+    /// As [`Workspace::budget`], and [`Error::Registry`] when the file cannot be written.
     pub fn budget_set(&self, update: &BudgetUpdate) -> Result<BudgetState> {
         let update = &update.0;
         let mut state = self.budget()?;
@@ -747,6 +923,9 @@ impl Workspace {
     }
 
     /// Remove one constraint, or all of them.
+    ///
+    /// # Errors
+    /// As [`Workspace::budget_set`].
     pub fn budget_clear(&self, constraint: Option<Constraint>) -> Result<BudgetState> {
         let mut state = self.budget()?;
         match constraint {
@@ -760,6 +939,9 @@ impl Workspace {
 
     /// The budget (flags over the file) applied to a build: size now, latency and memory
     /// from its latest benchmark (pending when it has none).
+    ///
+    /// # Errors
+    /// As [`Workspace::resolve_build`] and [`Workspace::budget`].
     pub fn budget_validate(&self, reference: &str, flags: &Budget) -> Result<BudgetCheck> {
         let build = self.resolve_build(reference)?;
         let state = self.budget()?;
@@ -799,38 +981,67 @@ impl Workspace {
     }
 
     /// `config.toml`.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the file cannot be read or parsed.
     pub fn ci_config(&self) -> Result<CiConfig> {
         Ok(CiConfig::load(&self.reg.borrow().layout().config())?)
     }
 
     /// The `[ci]` settings in force: command-line values over `config.toml`, with sources.
+    ///
+    /// # Errors
+    /// As [`Workspace::ci_config`].
     pub fn resolve_ci(&self, flags: &CiSection) -> Result<ResolvedCi> {
         let path = self.reg.borrow().layout().config();
         Ok(CiConfig::load(&path)?.resolve(flags, &path))
     }
 
+    /// Command history entries matching a registry filter, newest first.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be read.
     pub fn history(&self, filter: &HistoryFilter) -> Result<Vec<CommandEntry>> {
         Ok(self.reg.borrow().history(filter)?)
     }
 
     /// The history entries a [`HistoryQuery`] selects, newest first.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be read.
     pub fn history_matching(&self, query: &HistoryQuery) -> Result<Vec<CommandEntry>> {
         self.history(&query.filter())
     }
 
+    /// Delete one history entry by id (or unique id prefix); returns the full id.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] for an unknown or ambiguous id.
     pub fn history_delete(&self, id: &str) -> Result<String> {
         Ok(self.reg.borrow_mut().delete_history(id)?)
     }
 
+    /// Delete the whole command history; returns how many entries went.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be written.
     pub fn history_clear(&self) -> Result<u64> {
         Ok(self.reg.borrow_mut().clear_history()?)
     }
 
     /// Append a command to the history.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be written.
     pub fn record_command(&self, cmd: &NewCommand) -> Result<String> {
         Ok(self.reg.borrow_mut().record_command(cmd)?)
     }
 
+    /// Counts, the newest build and benchmark, the last gate run, the baseline and the
+    /// budget: `mlgate status`.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database or `budget.toml` cannot be read.
     pub fn status(&self) -> Result<WorkspaceStatus> {
         let reg = self.reg.borrow();
         let (builds, benchmarks) = reg.counts()?;
@@ -879,11 +1090,17 @@ impl Workspace {
     }
 
     /// Check every row and artifact; changes nothing.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the check itself cannot run (problems found are the report).
     pub fn verify(&self) -> Result<VerifyReport> {
         Ok(self.reg.borrow().verify()?)
     }
 
     /// Fix what `report` marked repairable (ask the user first).
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when a repair cannot be written.
     pub fn repair(&self, report: &VerifyReport) -> Result<RepairOutcome> {
         Ok(self.reg.borrow().repair(report)?)
     }
