@@ -200,6 +200,18 @@ fn every_command_prints_json_that_its_schema_accepts() {
         &["explore", &a[..8], "--methods", "int8", "--max-time", "1"],
         &[0],
     );
+    p.json(
+        &[
+            "compare-quantization",
+            &a[..8],
+            &variant[..8],
+            "--accuracy-samples",
+            "2",
+            "--max-time",
+            "1",
+        ],
+        &[0],
+    );
     p.json(&["log"], &[0]);
     p.json(&["log", "--tree"], &[0]);
     p.json(&["log", &a[..8]], &[0]);

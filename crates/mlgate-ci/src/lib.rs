@@ -30,6 +30,7 @@ pub use thresholds::{
     DEFAULT_SIZE_REGRESSION_PCT,
 };
 pub use verdict::{
-    budget_checks, latency_check, latency_skipped, memory_check, size_check, BudgetEvidence, Check,
-    CheckKind, CheckStatus, Measured, Verdict, VerdictStatus,
+    accuracy_checks, budget_checks, latency_check, latency_skipped, memory_check, size_check,
+    AccuracyEvidence, BudgetEvidence, Check, CheckKind, CheckStatus, Measured, OutputAgreement,
+    Verdict, VerdictStatus, DEFAULT_COSINE_MIN, DEFAULT_TOP1_MIN,
 };

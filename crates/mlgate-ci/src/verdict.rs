@@ -406,6 +406,131 @@ pub fn size_check(baseline_bytes: u64, candidate_bytes: u64, thresholds: &Thresh
     }
 }
 
+/// Default limits of an accuracy check asked for without one (`--check-accuracy` alone).
+pub const DEFAULT_COSINE_MIN: f64 = 0.99;
+pub const DEFAULT_TOP1_MIN: f64 = 0.99;
+
+/// One output's agreement with the baseline over the accuracy samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OutputAgreement {
+    pub output: String,
+    /// Mean over samples of the per-sample cosine similarity, and its lowest.
+    pub cosine_mean: f64,
+    pub cosine_min: f64,
+    /// Arg-max agreement (classifier-like outputs): agreeing rows, rows, and the Wilson 95%
+    /// interval of the rate.
+    pub top1: Option<(u64, u64, f64, f64)>,
+}
+
+/// Accuracy of the candidate against the baseline, as the gate judges it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AccuracyEvidence {
+    pub samples: u64,
+    /// Runtime both ran on.
+    pub backend: String,
+    pub outputs: Vec<OutputAgreement>,
+}
+
+/// One check per output and measure: the mean cosine against `cosine_min`, and top-1
+/// agreement (with its interval) against `top1_min`, each limit with its source (0.99 by
+/// default when accuracy is checked without one).
+pub fn accuracy_checks(evidence: &AccuracyEvidence, thresholds: &Thresholds) -> Vec<Check> {
+    let default = |v: f64| Sourced {
+        value: v,
+        source: LimitSource::Default,
+    };
+    let cosine = thresholds
+        .cosine_min
+        .clone()
+        .unwrap_or_else(|| default(DEFAULT_COSINE_MIN));
+    let top1 = thresholds
+        .top1_min
+        .clone()
+        .unwrap_or_else(|| default(DEFAULT_TOP1_MIN));
+    let mut checks = Vec::new();
+    for o in &evidence.outputs {
+        let status = if o.cosine_mean >= cosine.value {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Fail
+        };
+        checks.push(Check {
+            metric: format!("accuracy.cosine[{}]", o.output),
+            kind: CheckKind::Accuracy,
+            rule: format!("mean cosine ≥ {}", cosine.value),
+            actual: Some(Measured {
+                value: o.cosine_mean,
+                low: Some(o.cosine_min),
+                high: None,
+                confidence: None,
+                n: Some(evidence.samples),
+            }),
+            baseline: None,
+            limit: Some(cosine.value),
+            unit: String::new(),
+            source: Some(cosine.source.clone()),
+            status,
+            message: format!(
+                "output {}: mean cosine {:.5} (lowest {:.5}) over {} samples on {}, {} {} ({})",
+                o.output,
+                o.cosine_mean,
+                o.cosine_min,
+                evidence.samples,
+                evidence.backend,
+                if status == CheckStatus::Fail {
+                    "below"
+                } else {
+                    "at or above"
+                },
+                cosine.value,
+                cosine.source
+            ),
+        });
+        if let Some((agree, rows, low, high)) = o.top1 {
+            let rate = if rows == 0 {
+                1.0
+            } else {
+                agree as f64 / rows as f64
+            };
+            let status = if rate >= top1.value {
+                CheckStatus::Pass
+            } else {
+                CheckStatus::Fail
+            };
+            checks.push(Check {
+                metric: format!("accuracy.top1[{}]", o.output),
+                kind: CheckKind::Accuracy,
+                rule: format!("top-1 agreement ≥ {}", top1.value),
+                actual: Some(Measured {
+                    value: rate,
+                    low: Some(low),
+                    high: Some(high),
+                    confidence: Some(0.95),
+                    n: Some(rows),
+                }),
+                baseline: None,
+                limit: Some(top1.value),
+                unit: String::new(),
+                source: Some(top1.source.clone()),
+                status,
+                message: format!(
+                    "output {}: top-1 agreement {agree}/{rows} = {rate:.3} (Wilson 95% [{low:.3}, \
+                     {high:.3}]), {} {} ({})",
+                    o.output,
+                    if status == CheckStatus::Fail {
+                        "below"
+                    } else {
+                        "at or above"
+                    },
+                    top1.value,
+                    top1.source
+                ),
+            });
+        }
+    }
+    checks
+}
+
 /// Peak memory each model added (see `mlgate_bench::compare::compare_models` for how the
 /// sides are kept apart). Gated only when a memory threshold is in force.
 pub fn memory_check(
@@ -619,6 +744,7 @@ impl Check {
             None => "—".into(),
             Some(m) if self.unit == "%" => m.text("%", 2),
             Some(m) if self.unit == "ms" => m.text(" ms", 3),
+            Some(m) if self.unit.is_empty() => m.text("", 3),
             Some(m) => m.text(&format!(" {}", self.unit), 3),
         }
     }

@@ -70,6 +70,8 @@ enum Command {
     /// How far a variant's outputs are from its parent's on the same inputs; exit 1 below
     /// the thresholds.
     Accuracy(cmd::accuracy::Args),
+    /// Size, latency and accuracy of a quantized model next to its float original.
+    CompareQuantization(cmd::compare_quantization::Args),
     /// Make the usual variants of a model, measure them against it here, recommend one.
     Explore(cmd::explore::Args),
     /// List builds (newest first), draw their lineage (--tree), or show one build.
@@ -108,6 +110,7 @@ impl Command {
             Command::Optimize(_) => CommandKind::Optimize,
             Command::Accuracy(_) => CommandKind::Accuracy,
             Command::Explore(_) => CommandKind::Explore,
+            Command::CompareQuantization(_) => CommandKind::CompareQuantization,
             Command::Log(_) => CommandKind::Log,
             Command::Diff(_) => CommandKind::Diff,
             Command::Tag(args) => args.kind(),
@@ -156,6 +159,7 @@ fn main() -> ExitCode {
         Command::Optimize(args) => cmd::optimize::run(args, ctx),
         Command::Accuracy(args) => cmd::accuracy::run(args, ctx),
         Command::Explore(args) => cmd::explore::run(args, ctx),
+        Command::CompareQuantization(args) => cmd::compare_quantization::run(args, ctx),
         Command::Log(args) => cmd::log::run(args, ctx),
         Command::Diff(args) => cmd::diff::run(args, ctx),
         Command::Tag(args) => cmd::tag::run(args, ctx),

@@ -48,13 +48,14 @@ pub enum CommandKind {
     Optimize,
     Accuracy,
     Explore,
+    CompareQuantization,
 }
 
 impl CommandKind {
     /// Every kind with its stable name. A name never changes once released: entries already
     /// in a history keep it. A command's group comes first (`tag create`), so filtering on
     /// `tag` finds every tag command.
-    const NAMES: [(CommandKind, &'static str); 32] = [
+    const NAMES: [(CommandKind, &'static str); 33] = [
         (CommandKind::Inspect, "inspect"),
         (CommandKind::Infer, "infer"),
         (CommandKind::Doctor, "doctor"),
@@ -87,6 +88,7 @@ impl CommandKind {
         (CommandKind::Optimize, "optimize"),
         (CommandKind::Accuracy, "accuracy"),
         (CommandKind::Explore, "explore"),
+        (CommandKind::CompareQuantization, "compare-quantization"),
     ];
 
     /// Every kind.

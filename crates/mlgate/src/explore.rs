@@ -325,71 +325,40 @@ pub fn explore(
                 continue;
             }
         }
-        // A variant much slower than the baseline needs longer to give the engine enough
-        // block pairs; extending (bounded by the engine) beats scoring it as "no change".
-        let config = CompareConfig {
+        let (shift, reason) = measure_shift(
+            &baseline_path,
+            &variant_path,
+            &backend,
             max_time_s,
-            min_time_s: max_time_s.min(2.0),
-            extend_to_decide: true,
-            ..CompareConfig::default()
-        };
-        let mut labelled = Labelled {
-            inner: &mut *progress,
-            label: row.label.clone(),
-        };
-        let result = crate::benchmark::measure_pair(
-            &CompareRequest {
-                baseline: baseline_path.clone(),
-                candidate: variant_path,
-                backend: Some(backend.clone()),
-                threads: None,
-                inputs: InputSpec::default(),
-                config,
-                runtimes: req.runtimes.clone(),
-            },
-            &mut labelled,
+            &req.runtimes,
+            &row.label,
+            progress,
         )?;
-        labelled.finish();
-        let c = &result.comparison;
-        let finite = |v: f64| v.is_finite().then_some(v);
-        let significant =
-            c.ci_high.is_finite() && c.ci_low.is_finite() && (c.ci_high < 0.0 || c.ci_low > 0.0);
+        let significant = shift.significant;
+        let delta = shift.relative_delta.unwrap_or(f64::NAN);
         let latency_ratio = if significant {
-            1.0 / (1.0 + c.relative_delta)
+            1.0 / (1.0 + delta)
         } else {
             1.0
         };
         let score = LATENCY_WEIGHT * latency_ratio + (1.0 - LATENCY_WEIGHT) * size_ratio;
-        row.latency = Some(LatencyShift {
-            relative_delta: finite(c.relative_delta),
-            ci_low: finite(c.ci_low),
-            ci_high: finite(c.ci_high),
-            verdict: c.verdict,
-            significant,
-            baseline_p50_ms: c.baseline.metric_ms,
-            variant_p50_ms: c.candidate.metric_ms,
-            pairs: c.pairs,
-            seed: c.seed,
-        });
+        row.latency = Some(shift.clone());
         row.latency_ratio = Some(latency_ratio);
         row.score = Some(score);
-        let slower = significant && c.relative_delta > 0.0;
+        let slower = significant && delta > 0.0;
         row.reason = if significant {
             format!(
                 "latency ×{latency_ratio:.2} (shift {:+.1}% [{:+.1}%, {:+.1}%]), size ×{size_ratio:.2}",
-                100.0 * c.relative_delta,
-                100.0 * c.ci_low,
-                100.0 * c.ci_high
+                100.0 * delta,
+                100.0 * shift.ci_low.unwrap_or(f64::NAN),
+                100.0 * shift.ci_high.unwrap_or(f64::NAN)
             )
-        } else if c.relative_delta.is_finite() {
+        } else if delta.is_finite() {
             format!(
                 "latency shift not significant (interval contains 0), scored ×1.00; size ×{size_ratio:.2}"
             )
         } else {
-            format!(
-                "latency shift not estimated ({}), scored ×1.00; size ×{size_ratio:.2}",
-                c.reason
-            )
+            format!("latency shift not estimated ({reason}), scored ×1.00; size ×{size_ratio:.2}")
         };
         rows.push((row, slower));
     }
@@ -412,6 +381,163 @@ pub fn explore(
             1.0 - LATENCY_WEIGHT
         ),
         seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The variant's median latency against the baseline's, interleaved on `backend` (the A/B
+/// engine, extended to decide: a variant much slower than the baseline needs more time to
+/// give enough block pairs), and the engine's reason in words.
+#[allow(clippy::too_many_arguments)]
+fn measure_shift(
+    baseline: &std::path::Path,
+    variant: &std::path::Path,
+    backend: &str,
+    max_time_s: f64,
+    runtimes: &RuntimeConfig,
+    label: &str,
+    progress: &mut dyn Progress,
+) -> Result<(LatencyShift, String)> {
+    let config = CompareConfig {
+        max_time_s,
+        min_time_s: max_time_s.min(2.0),
+        extend_to_decide: true,
+        ..CompareConfig::default()
+    };
+    let mut labelled = Labelled {
+        inner: progress,
+        label: label.to_string(),
+    };
+    let result = crate::benchmark::measure_pair(
+        &CompareRequest {
+            baseline: baseline.to_path_buf(),
+            candidate: variant.to_path_buf(),
+            backend: Some(backend.to_string()),
+            threads: None,
+            inputs: InputSpec::default(),
+            config,
+            runtimes: runtimes.clone(),
+        },
+        &mut labelled,
+    )?;
+    labelled.finish();
+    let c = &result.comparison;
+    let finite = |v: f64| v.is_finite().then_some(v);
+    let significant =
+        c.ci_high.is_finite() && c.ci_low.is_finite() && (c.ci_high < 0.0 || c.ci_low > 0.0);
+    Ok((
+        LatencyShift {
+            relative_delta: finite(c.relative_delta),
+            ci_low: finite(c.ci_low),
+            ci_high: finite(c.ci_high),
+            verdict: c.verdict,
+            significant,
+            baseline_p50_ms: c.baseline.metric_ms,
+            variant_p50_ms: c.candidate.metric_ms,
+            pairs: c.pairs,
+            seed: c.seed,
+        },
+        c.reason.clone(),
+    ))
+}
+
+/// `mlgate compare-quantization`.
+#[derive(Debug, Clone)]
+pub struct QuantizationRequest {
+    /// The float model.
+    pub fp32: ModelRef,
+    /// Its quantized (or otherwise compressed) variant.
+    pub quantized: ModelRef,
+    /// Samples of the accuracy check.
+    pub accuracy_samples: usize,
+    /// Seconds of interleaved latency measurement.
+    pub max_time_s: f64,
+    /// Runtime for both (default: the variant build's, else the float build's, else the
+    /// format's first).
+    pub backend: Option<String>,
+    /// Where the runtime libraries are.
+    pub runtimes: RuntimeConfig,
+}
+
+/// Size, latency and accuracy of a quantized model next to its float original.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct QuantizationReport {
+    /// The float model, as given (build id and method, or path).
+    pub fp32: String,
+    /// The variant, as given.
+    pub quantized: String,
+    /// File size of the float model.
+    pub fp32_size_bytes: u64,
+    /// File size of the variant.
+    pub quantized_size_bytes: u64,
+    /// Float size / quantized size.
+    pub size_ratio: f64,
+    /// The runtime both were measured on.
+    pub backend: String,
+    /// The variant's median latency against the float model's, interleaved.
+    pub latency: LatencyShift,
+    /// The engine's reason for its verdict, in words.
+    pub latency_reason: String,
+    /// Output agreement on synthesized samples.
+    pub accuracy: optimize::AccuracyReport,
+}
+
+/// Measures a quantized model against its float original on this machine: sizes, latency
+/// (interleaved, with its interval) and output agreement. It judges nothing: `compare` and
+/// `ci` gate.
+///
+/// # Errors
+/// A model that cannot be read or run on the chosen runtime, or bad sample counts.
+pub fn compare_quantization(
+    ws: Option<&Workspace>,
+    req: &QuantizationRequest,
+    progress: &mut dyn Progress,
+) -> Result<QuantizationReport> {
+    if !(req.max_time_s.is_finite() && (1.0..=600.0).contains(&req.max_time_s)) {
+        return Err(Error::Invalid {
+            what: "--max-time",
+            value: req.max_time_s.to_string(),
+            hint: "use seconds from 1 to 600".into(),
+        });
+    }
+    let accuracy = optimize::accuracy(
+        ws,
+        &AccuracyRequest {
+            baseline: req.fp32.clone(),
+            candidate: req.quantized.clone(),
+            samples: req.accuracy_samples,
+            seed: 42,
+            cosine_threshold: mlgate_ci::DEFAULT_COSINE_MIN,
+            top1_threshold: mlgate_ci::DEFAULT_TOP1_MIN,
+            backend: req.backend.clone(),
+            runtimes: req.runtimes.clone(),
+        },
+    )?;
+    let backend = accuracy.backend.name().to_string();
+    let (latency, latency_reason) = measure_shift(
+        &req.fp32.path,
+        &req.quantized.path,
+        &backend,
+        req.max_time_s,
+        &req.runtimes,
+        "quantized",
+        progress,
+    )?;
+    let size = |m: &ModelRef| -> Result<u64> { Ok(mlgate_ir::path_size(&m.path)?) };
+    let (a, b) = (size(&req.fp32)?, size(&req.quantized)?);
+    let describe = |m: &ModelRef| match &m.build {
+        Some(b) => format!("{} ({})", b.short_id(), b.method_label()),
+        None => m.path.display().to_string(),
+    };
+    Ok(QuantizationReport {
+        fp32: describe(&req.fp32),
+        quantized: describe(&req.quantized),
+        fp32_size_bytes: a,
+        quantized_size_bytes: b,
+        size_ratio: a as f64 / b.max(1) as f64,
+        backend,
+        latency,
+        latency_reason,
+        accuracy,
     })
 }
 

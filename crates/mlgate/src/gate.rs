@@ -126,6 +126,9 @@ pub struct GateSettings {
     pub use_cached: bool,
     /// Where the runtime libraries are.
     pub runtimes: RuntimeConfig,
+    /// Also gate the candidate's outputs against the baseline's on this many synthesized
+    /// samples (`--check-accuracy`); `None`: accuracy is not checked.
+    pub accuracy_samples: Option<usize>,
 }
 
 impl GateSettings {
@@ -325,6 +328,12 @@ pub fn run_gate(
         latency_skipped: skipped.clone(),
     };
     checks.extend(mlgate_ci::budget_checks(thresholds, &budget));
+    if let Some(samples) = settings.accuracy_samples {
+        checks.extend(mlgate_ci::accuracy_checks(
+            &accuracy_evidence(ws, baseline, candidate, samples, thresholds, settings)?,
+            thresholds,
+        ));
+    }
     let verdict = Verdict::decide(checks, thresholds.fail_on_inconclusive, warnings);
     let environment = comparison.as_ref().map(|c| c.environment.clone());
     let size = SizeEvidence {
@@ -343,6 +352,59 @@ pub fn run_gate(
             environment,
         },
         comparison,
+    })
+}
+
+/// Both models on the same synthesized samples (see [`crate::optimize::accuracy`]); the
+/// check is stored in the registry when both are builds.
+fn accuracy_evidence(
+    ws: Option<&Workspace>,
+    baseline: &ResolvedModel,
+    candidate: &ResolvedModel,
+    samples: usize,
+    thresholds: &Thresholds,
+    settings: &GateSettings,
+) -> Result<mlgate_ci::AccuracyEvidence> {
+    let model_ref = |m: &ResolvedModel| crate::model::ModelRef {
+        path: m.path.clone(),
+        build: m.build.clone(),
+        tag: m.tag.clone(),
+    };
+    let report = crate::optimize::accuracy(
+        ws,
+        &crate::optimize::AccuracyRequest {
+            baseline: model_ref(baseline),
+            candidate: model_ref(candidate),
+            samples,
+            seed: 42,
+            cosine_threshold: thresholds
+                .cosine_min
+                .as_ref()
+                .map_or(mlgate_ci::DEFAULT_COSINE_MIN, |s| s.value),
+            top1_threshold: thresholds
+                .top1_min
+                .as_ref()
+                .map_or(mlgate_ci::DEFAULT_TOP1_MIN, |s| s.value),
+            backend: settings.backend.clone(),
+            runtimes: settings.runtimes.clone(),
+        },
+    )?;
+    Ok(mlgate_ci::AccuracyEvidence {
+        samples: report.samples as u64,
+        backend: report.backend.name().to_string(),
+        outputs: report
+            .outputs
+            .iter()
+            .map(|o| mlgate_ci::OutputAgreement {
+                output: o.output.clone(),
+                cosine_mean: o.cosine_mean,
+                cosine_min: o.cosine_min,
+                top1: o
+                    .top1
+                    .as_ref()
+                    .map(|t| (t.agree, t.rows, t.ci95.0, t.ci95.1)),
+            })
+            .collect(),
     })
 }
 

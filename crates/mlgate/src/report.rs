@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::benchmark::{BenchmarkReport, CompareReport, BENCHMARK_SCHEMA, COMPARE_SCHEMA};
-use crate::explore::ExploreReport;
+use crate::explore::{ExploreReport, QuantizationReport};
 use crate::optimize::{AccuracyReport, OptimizeOutcome};
 use crate::runtime::{InferReport, Installed, INFER_SCHEMA};
 use crate::workspace::{
@@ -232,6 +232,7 @@ reports! {
     body OptimizeOutcome = "mlgate.optimize/v1";
     body AccuracyReport = "mlgate.accuracy/v1";
     body ExploreReport = "mlgate.explore/v1";
+    body QuantizationReport = "mlgate.compare-quantization/v1";
 }
 
 /// Schema id of [`InspectReport`].

@@ -11,7 +11,7 @@ use mlgate::workspace::Budget;
 
 use crate::cmd::benchmark::with_progress;
 use crate::cmd::context::Context;
-use crate::cmd::gate::{outcome, render_verdict, JudgeArgs, MeasureArgs};
+use crate::cmd::gate::{outcome, render_verdict, AccuracyArgs, JudgeArgs, MeasureArgs};
 use crate::render;
 use crate::Outcome;
 
@@ -59,6 +59,8 @@ pub struct Args {
     pub markdown: Option<PathBuf>,
     #[command(flatten)]
     pub measure: MeasureArgs,
+    #[command(flatten)]
+    pub accuracy: AccuracyArgs,
 }
 
 pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
@@ -75,13 +77,15 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         ..ThresholdFlags::default()
     };
     args.judge.apply(&mut flags)?;
+    let mut settings = args.measure.settings(ctx, false);
+    args.accuracy.apply(&mut flags, &mut settings);
     let request = CiRequest {
         model: args.model.clone(),
         build: args.build.clone(),
         baseline: args.baseline.clone(),
         target: args.target.clone(),
         flags,
-        settings: args.measure.settings(ctx, false),
+        settings,
         fail_on_missing_baseline: args.fail_on_missing_baseline,
     };
     let workspace = ctx.open_for_write()?;

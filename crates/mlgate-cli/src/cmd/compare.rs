@@ -7,7 +7,7 @@ use mlgate::gate::{self, ThresholdFlags};
 
 use crate::cmd::benchmark::with_progress;
 use crate::cmd::context::Context;
-use crate::cmd::gate::{render_verdict, JudgeArgs, MeasureArgs};
+use crate::cmd::gate::{render_verdict, AccuracyArgs, JudgeArgs, MeasureArgs};
 use crate::render;
 use crate::Outcome;
 
@@ -31,6 +31,8 @@ pub struct Args {
     pub judge: JudgeArgs,
     #[command(flatten)]
     pub measure: MeasureArgs,
+    #[command(flatten)]
+    pub accuracy: AccuracyArgs,
 }
 
 pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
@@ -42,19 +44,14 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         ..ThresholdFlags::default()
     };
     args.judge.apply(&mut flags)?;
+    let mut settings = args.measure.settings(ctx, false);
+    args.accuracy.apply(&mut flags, &mut settings);
     let ws = ctx.open_optional();
     let thresholds = gate::thresholds(ws, &flags)?;
     let baseline = gate::resolve_model(ws, &args.baseline)?;
     let candidate = gate::resolve_model(ws, &args.candidate)?;
     let outcome = with_progress(json, |p| {
-        gate::run_gate(
-            ws,
-            &baseline,
-            &candidate,
-            &thresholds,
-            &args.measure.settings(ctx, false),
-            p,
-        )
+        gate::run_gate(ws, &baseline, &candidate, &thresholds, &settings, p)
     })?;
     let Some(result) = outcome.comparison else {
         // Latency could not be measured here (CoreML off macOS): compare has nothing to show.

@@ -85,6 +85,41 @@ impl MeasureArgs {
             seq_len: self.seq_len,
             use_cached,
             runtimes: ctx.runtimes.clone(),
+            accuracy_samples: None,
+        }
+    }
+}
+
+/// `--check-accuracy` and its limits, on the commands that gate two models.
+#[derive(clap::Args, Default, Clone)]
+pub struct AccuracyArgs {
+    /// Also gate the candidate's outputs against the baseline's on synthesized samples:
+    /// mean cosine per output, and top-1 agreement for classifier-like outputs.
+    #[arg(long)]
+    pub check_accuracy: bool,
+    /// Samples of the accuracy check.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 32,
+        requires = "check_accuracy"
+    )]
+    pub accuracy_samples: usize,
+    /// Lowest acceptable mean cosine (default 0.99, or `[ci.accuracy]` in config.toml).
+    #[arg(long, value_name = "F")]
+    pub cosine_threshold: Option<f64>,
+    /// Lowest acceptable top-1 agreement (default 0.99, or `[ci.accuracy]`).
+    #[arg(long, value_name = "F")]
+    pub top1_threshold: Option<f64>,
+}
+
+impl AccuracyArgs {
+    /// Puts the limits into the flags and the sample count into the settings.
+    pub fn apply(&self, flags: &mut ThresholdFlags, settings: &mut GateSettings) {
+        flags.cosine_min = self.cosine_threshold;
+        flags.top1_min = self.top1_threshold;
+        if self.check_accuracy {
+            settings.accuracy_samples = Some(self.accuracy_samples);
         }
     }
 }
@@ -187,6 +222,7 @@ pub fn render_verdict(title: &str, verdict: &Verdict, evidence: Option<&Evidence
             };
             let limit = match (c.limit, &c.source) {
                 (Some(l), Some(s)) if c.unit == "%" => format!("+{l}% ({s})"),
+                (Some(l), Some(s)) if c.unit.is_empty() => format!("{l} ({s})"),
                 (Some(l), Some(s)) => format!("{l} {} ({s})", c.unit),
                 _ => "—".into(),
             };

@@ -5,6 +5,7 @@ pub mod budget;
 pub mod ci;
 pub mod ci_check;
 pub mod compare;
+pub mod compare_quantization;
 pub mod context;
 pub mod diff;
 pub mod doctor;

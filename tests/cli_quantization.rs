@@ -1,0 +1,146 @@
+//! The gate with `--check-accuracy`, and `compare-quantization`, end to end on the fixture
+//! CNN and variants `mlgate optimize` made of it.
+
+use mlgate_testkit::{json, sandbox, stderr, stdout, Sandbox};
+use serde_json::Value;
+
+fn ok(s: &Sandbox, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let o = s.run(&all);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    json(&o)
+}
+
+/// The CNN imported for tract, and two variants: int8 (close) and 1-bit palettes (lossy).
+fn cnn_with_variants(s: &Sandbox) -> (String, String, String) {
+    let cnn = s.fixtures().join("vision_cnn.onnx");
+    let root = ok(
+        s,
+        &[
+            "import",
+            "--model",
+            cnn.to_str().unwrap(),
+            "--target",
+            "tract_cpu",
+        ],
+    );
+    let root = root["build"]["id"].as_str().unwrap().to_string();
+    let id = |v: Value| v["build"]["id"].as_str().unwrap().to_string();
+    let int8 = id(ok(
+        s,
+        &["optimize", &root, "--pass", "quantize", "--method", "int8"],
+    ));
+    let lossy = id(ok(
+        s,
+        &["optimize", &root, "--pass", "palettize", "--nbits", "1"],
+    ));
+    (root, int8, lossy)
+}
+
+fn accuracy_checks(report: &Value) -> Vec<&Value> {
+    report["verdict"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "accuracy")
+        .collect()
+}
+
+#[test]
+fn compare_gates_accuracy_when_asked_and_only_then() {
+    let s = sandbox!();
+    let (root, int8, lossy) = cnn_with_variants(&s);
+    // Latency is not what this test is about: a wide threshold keeps it out of the verdict.
+    let gate = |cand: &str, extra: &[&str]| {
+        let mut args = vec![
+            "compare",
+            &root,
+            cand,
+            "--threshold",
+            "100000",
+            "--max-time",
+            "2",
+            "--json",
+        ];
+        args.extend(extra);
+        s.run(&args)
+    };
+    let o = gate(&int8, &["--check-accuracy", "--accuracy-samples", "4"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let checks = accuracy_checks(&v);
+    assert_eq!(checks.len(), 2, "{checks:?}");
+    assert!(checks.iter().all(|c| c["status"] == "pass"), "{checks:?}");
+    assert_eq!(checks[1]["actual"]["n"], 4);
+
+    let o = gate(&lossy, &["--check-accuracy", "--accuracy-samples", "4"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let v = json(&o);
+    let cosine = accuracy_checks(&v)
+        .into_iter()
+        .find(|c| c["metric"] == "accuracy.cosine[logits]")
+        .unwrap()
+        .clone();
+    assert_eq!(cosine["status"], "fail", "{cosine}");
+    assert_eq!(cosine["source"]["kind"], "default");
+
+    // The same lossy variant without --check-accuracy: no accuracy check, no failure.
+    let o = gate(&lossy, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(accuracy_checks(&json(&o)).is_empty());
+    // A limit from the flag is used and named as such.
+    let o = gate(
+        &lossy,
+        &[
+            "--check-accuracy",
+            "--accuracy-samples",
+            "2",
+            "--cosine-threshold",
+            "0.1",
+            "--top1-threshold",
+            "0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let v = json(&o);
+    assert!(accuracy_checks(&v)
+        .iter()
+        .all(|c| c["source"]["kind"] == "flag"));
+}
+
+#[test]
+fn compare_quantization_reports_size_latency_and_accuracy_side_by_side() {
+    let s = sandbox!();
+    let (root, int8, _) = cnn_with_variants(&s);
+    let v = ok(
+        &s,
+        &[
+            "compare-quantization",
+            &root,
+            &int8,
+            "--accuracy-samples",
+            "4",
+            "--max-time",
+            "2",
+        ],
+    );
+    assert_eq!(v["schema"], "mlgate.compare-quantization/v1");
+    let (a, b) = (
+        v["fp32_size_bytes"].as_u64().unwrap(),
+        v["quantized_size_bytes"].as_u64().unwrap(),
+    );
+    assert!(b * 3 < a, "int8 should be about a quarter: {a} → {b}");
+    assert!((v["size_ratio"].as_f64().unwrap() - a as f64 / b as f64).abs() < 1e-9);
+    assert_eq!(v["accuracy"]["samples"], 4);
+    assert!(v["latency"]["pairs"].as_u64().unwrap() > 0, "{v}");
+    let o = s.run(&["compare-quantization", &root, &int8, "--max-time", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--max-time"), "{}", stderr(&o));
+}
