@@ -3,6 +3,7 @@
 //! Run `cargo xtask help` for the list of tasks.
 
 mod bench_ci;
+mod bench_explore;
 #[cfg(feature = "engine")]
 mod bench_gate;
 #[cfg(feature = "engine")]
@@ -26,6 +27,7 @@ Tasks:
   bench-gate [OPTS]     measure the A/B gate: false alarms and detection rates (--help)
   bench-registry [OPTS] seed 100,000 builds and benchmarks, time status/log/tree/tags (--help)
   bench-ci [--runs N]   wall time and peak RSS of `mlgate ci --model` on the CNN fixture
+  bench-explore [OPTS]  wall time and table of `mlgate explore` on the CNN fixture (--help)
   demo                  the CI story on tract: tag the CNN as baseline, gate its slower variant
                         (exit 1, report written), then the same model (exit 0)
   deny                  cargo-deny's checks (licences, bans, sources; advisories when a RustSec
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Some("codegen") => codegen(&args[1..]),
         Some(task @ ("schemas" | "bench-gate" | "bench-registry")) => engine_task(task, &args[1..]),
         Some("bench-ci") => bench_ci::run(&args[1..]),
+        Some("bench-explore") => bench_explore::run(&args[1..]),
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
             None => fuzz::fuzz(60),
             Some(Ok(n)) => fuzz::fuzz(n),
