@@ -144,3 +144,51 @@ fn compare_quantization_reports_size_latency_and_accuracy_side_by_side() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--max-time"), "{}", stderr(&o));
 }
+
+#[test]
+fn ci_explore_gates_what_explore_recommends_and_says_so() {
+    let s = sandbox!();
+    let cnn = s.fixtures().join("vision_cnn.onnx");
+    let cnn = cnn.to_str().unwrap();
+    let root = ok(&s, &["import", "--model", cnn, "--target", "tract_cpu"]);
+    let root = root["build"]["id"].as_str().unwrap().to_string();
+    ok(&s, &["tag", "create", &root, "main-cnn"]);
+    let o = s.run(&[
+        "ci",
+        "--model",
+        cnn,
+        "--baseline",
+        "main-cnn",
+        "--explore",
+        "--max-time",
+        "2",
+        "--json",
+    ]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+    let report = json(&o);
+    let warnings = report["verdict"]["warnings"].to_string();
+    assert!(warnings.contains("--explore: 3 variants"), "{warnings}");
+    // The variants are the model's children in the registry.
+    let log = ok(&s, &["log"]);
+    let children = log["builds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["build"]["parent_id"] == root.as_str())
+        .count();
+    assert_eq!(children, 3, "{log}");
+    // Without --explore, nothing is swept.
+    let o = s.run(&[
+        "ci",
+        "--model",
+        cnn,
+        "--baseline",
+        "main-cnn",
+        "--max-time",
+        "2",
+        "--json",
+    ]);
+    assert!(!json(&o)["verdict"]["warnings"]
+        .to_string()
+        .contains("--explore"));
+}

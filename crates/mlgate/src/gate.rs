@@ -587,6 +587,9 @@ pub struct CiRequest {
     pub settings: GateSettings,
     /// A missing baseline fails the gate instead of skipping it.
     pub fail_on_missing_baseline: bool,
+    /// Explore the candidate's variants first (`--explore`) and gate the recommended one;
+    /// without a recommendation, the candidate itself.
+    pub explore: bool,
 }
 
 /// The default target of a format when nothing names one.
@@ -691,6 +694,64 @@ fn ci_inner(ws: &Workspace, request: &CiRequest, progress: &mut dyn Progress) ->
             })
         }
     };
+    let mut notes = Vec::new();
+    let candidate = if request.explore {
+        let source = candidate.build.as_ref().ok_or_else(|| Error::Invalid {
+            what: "--explore",
+            value: candidate.path.display().to_string(),
+            hint: "explore works on a build; pass --model PATH or --build ID".into(),
+        })?;
+        let report = crate::explore::explore(
+            ws,
+            &crate::explore::ExploreRequest {
+                model: PathBuf::from(&source.id),
+                target: None,
+                methods: Vec::new(),
+                fast: false,
+                max_time_s: None,
+                check_accuracy: request.settings.accuracy_samples.is_some(),
+                cosine_threshold: thresholds
+                    .cosine_min
+                    .as_ref()
+                    .map_or(mlgate_ci::DEFAULT_COSINE_MIN, |s| s.value),
+                top1_threshold: thresholds
+                    .top1_min
+                    .as_ref()
+                    .map_or(mlgate_ci::DEFAULT_TOP1_MIN, |s| s.value),
+                accuracy_samples: request.settings.accuracy_samples.unwrap_or(16),
+                runtimes: request.settings.runtimes.clone(),
+            },
+            progress,
+        )?;
+        match &report.recommended {
+            Some(id) => {
+                let row = report
+                    .rows
+                    .iter()
+                    .find(|r| r.build_id.as_deref() == Some(id));
+                notes.push(format!(
+                    "--explore: {} variants of {} measured; gating the recommended one, {} ({})",
+                    report.rows.len() - 1,
+                    source.short_id(),
+                    row.map(|r| r.label.as_str()).unwrap_or("?"),
+                    &id[..12]
+                ));
+                let build = ws.resolve_build(id)?;
+                build_model(ws, build, id)?
+            }
+            None => {
+                notes.push(format!(
+                    "--explore: {} variants of {} measured, none recommended; gating the model \
+                     itself",
+                    report.rows.len() - 1,
+                    source.short_id()
+                ));
+                candidate
+            }
+        }
+    } else {
+        candidate
+    };
     let target = candidate.build.as_ref().map(|b| b.target.clone());
     let Some(baseline) = baseline else {
         let mut verdict = Verdict::skipped(format!(
@@ -702,9 +763,10 @@ fn ci_inner(ws: &Workspace, request: &CiRequest, progress: &mut dyn Progress) ->
             verdict.status = VerdictStatus::Fail;
             verdict.reason = format!("{} (--fail-on-missing-baseline)", verdict.reason);
         }
+        verdict.warnings.extend(notes);
         return Ok((verdict, None, target));
     };
-    let outcome = run_gate(
+    let mut outcome = run_gate(
         Some(ws),
         &baseline,
         &candidate,
@@ -712,6 +774,9 @@ fn ci_inner(ws: &Workspace, request: &CiRequest, progress: &mut dyn Progress) ->
         &request.settings,
         progress,
     )?;
+    // What explore chose is said first, before the gate's own warnings.
+    notes.append(&mut outcome.verdict.warnings);
+    outcome.verdict.warnings = notes;
     Ok((outcome.verdict, Some(outcome.evidence), target))
 }
 

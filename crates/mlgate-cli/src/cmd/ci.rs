@@ -49,6 +49,11 @@ pub struct Args {
     /// Exit 1 instead of 0 when the baseline does not exist.
     #[arg(long)]
     pub fail_on_missing_baseline: bool,
+    /// Make the candidate's variants (fp16, int8, int4), measure them, and gate the
+    /// recommended one (the model itself when none is); without it, the model is the
+    /// candidate and no sweep is paid for.
+    #[arg(long)]
+    pub explore: bool,
     #[command(flatten)]
     pub judge: JudgeArgs,
     /// Write a JUnit XML report here (GitLab, Jenkins, ...).
@@ -87,6 +92,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         flags,
         settings,
         fail_on_missing_baseline: args.fail_on_missing_baseline,
+        explore: args.explore,
     };
     let workspace = ctx.open_for_write()?;
     let github = std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true");
