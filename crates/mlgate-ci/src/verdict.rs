@@ -877,4 +877,46 @@ mod tests {
         assert!(!Verdict::skipped("no baseline").blocks());
         assert!(Verdict::error("boom").blocks());
     }
+
+    #[test]
+    fn accuracy_checks_use_defaults_or_the_given_limits_and_keep_the_interval() {
+        let evidence = AccuracyEvidence {
+            samples: 10,
+            backend: "tract".into(),
+            outputs: vec![OutputAgreement {
+                output: "logits".into(),
+                cosine_mean: 0.995,
+                cosine_min: 0.98,
+                top1: Some((9, 10, 0.596, 0.982)),
+            }],
+        };
+        let checks = accuracy_checks(&evidence, &Thresholds::defaults());
+        assert_eq!(checks.len(), 2);
+        assert_eq!(checks[0].status, CheckStatus::Pass);
+        assert_eq!(checks[0].source, Some(LimitSource::Default));
+        // 9/10 is below the default 0.99, with its Wilson interval kept.
+        assert_eq!(checks[1].status, CheckStatus::Fail);
+        let top1 = checks[1].actual.as_ref().unwrap();
+        assert_eq!(
+            (top1.low, top1.high, top1.n),
+            (Some(0.596), Some(0.982), Some(10))
+        );
+        let mut t = Thresholds::defaults();
+        t.cosine_min = Some(Sourced {
+            value: 0.999,
+            source: LimitSource::Flag,
+        });
+        t.top1_min = Some(Sourced {
+            value: 0.9,
+            source: LimitSource::Flag,
+        });
+        let checks = accuracy_checks(&evidence, &t);
+        assert_eq!(checks[0].status, CheckStatus::Fail);
+        assert_eq!(checks[1].status, CheckStatus::Pass);
+        assert!(
+            checks[0].message.contains("below 0.999 (flag)"),
+            "{}",
+            checks[0].message
+        );
+    }
 }
