@@ -91,6 +91,10 @@ struct Site {
     node: usize,
     kind: Kind,
     weight: usize,
+    /// The node whose output gets Q → DQ: the op itself, or the Relu that is the only reader
+    /// of its output (quantizing after the Relu lets ONNX Runtime fold it into the integer
+    /// op, and a Relu's output starts at 0, the uint8 zero point).
+    out_node: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -106,6 +110,13 @@ fn sites(graph: &GraphProto) -> Result<Vec<Site>> {
     let index = graph::initializer_index(graph);
     let in_subgraphs = graph::names_used_in_subgraphs(graph);
     let types = crate::types::infer(graph);
+    let counts = graph::use_counts(graph);
+    let mut readers: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in graph.node.iter().enumerate() {
+        for input in &n.input {
+            readers.insert(input.as_str(), i);
+        }
+    }
     let mut out = Vec::new();
     for (i, n) in graph.node.iter().enumerate() {
         if !(n.domain().is_empty() || n.domain() == "ai.onnx") {
@@ -144,10 +155,22 @@ fn sites(graph: &GraphProto) -> Result<Vec<Site>> {
             Kind::Conv => t.dims.len() >= 3,
         };
         if ok {
+            let relu = readers
+                .get(y.as_str())
+                .copied()
+                .filter(|_| counts.get(y.as_str()) == Some(&1))
+                .filter(|&r| {
+                    let m = &graph.node[r];
+                    m.op_type() == "Relu"
+                        && (m.domain().is_empty() || m.domain() == "ai.onnx")
+                        && m.output.len() == 1
+                        && r > i
+                });
             out.push(Site {
                 node: i,
                 kind,
                 weight: wi,
+                out_node: relu.unwrap_or(i),
             });
         }
     }
@@ -174,7 +197,7 @@ pub fn calibration_model(model: &ModelProto) -> Result<CalibrationPlan> {
     let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
     for s in &found {
         let n = &g.node[s.node];
-        for v in [&n.input[0], &n.output[0]] {
+        for v in [&n.input[0], &g.node[s.out_node].output[0]] {
             if !seen.insert(v.clone()) {
                 continue;
             }
@@ -464,6 +487,7 @@ fn rewrite(
     let mut report = PassReport::new();
     let mut new_inits: Vec<TensorProto> = Vec::new();
     let by_node: HashMap<usize, &Site> = found.iter().map(|s| (s.node, s)).collect();
+    let qdq_after: HashSet<usize> = found.iter().map(|s| s.out_node).collect();
     // Activation → the DequantizeLinear output that replaces it for quantized ops.
     let mut dq_of: HashMap<String, String> = HashMap::new();
     // Values that are already the output of one of our DequantizeLinear.
@@ -473,7 +497,18 @@ fn rewrite(
     let mut new_nodes: Vec<NodeProto> = Vec::with_capacity(nodes.len() * 2);
     for (i, mut n) in nodes.into_iter().enumerate() {
         let Some(site) = by_node.get(&i) else {
-            new_nodes.push(n);
+            if qdq_after.contains(&i) {
+                report.nodes_added += output_qdq(
+                    n,
+                    &range_of,
+                    &mut names,
+                    &mut new_nodes,
+                    &mut new_inits,
+                    &mut is_dq,
+                )?;
+            } else {
+                new_nodes.push(n);
+            }
             continue;
         };
         let base = if n.name().is_empty() {
@@ -633,29 +668,48 @@ fn rewrite(
                 }
             }
         }
-        // The activation out: the op writes a fresh value, Q → DQ gives the old name back.
-        let y = n.output[0].clone();
-        let (lo, hi) = range_of(&y)?;
-        let raw = names.fresh(&format!("{y}_float"));
-        n.output[0] = raw.clone();
-        new_nodes.push(n);
-        qdq_pair(
-            &raw,
-            &y,
-            lo,
-            hi,
-            &base,
-            &mut names,
-            &mut new_nodes,
-            &mut new_inits,
-        );
-        report.nodes_added += 2;
-        is_dq.insert(y);
+        if qdq_after.contains(&i) {
+            report.nodes_added += output_qdq(
+                n,
+                &range_of,
+                &mut names,
+                &mut new_nodes,
+                &mut new_inits,
+                &mut is_dq,
+            )?;
+        } else {
+            new_nodes.push(n);
+        }
     }
     graph.node = new_nodes;
     graph.initializer.extend(new_inits);
     graph::drop_unused_initializers(graph);
     Ok(report)
+}
+
+/// Pushes `n` writing a fresh value, and Q → DQ from it to `n`'s old output name; returns
+/// the nodes added.
+fn output_qdq(
+    mut n: NodeProto,
+    range_of: &dyn Fn(&str) -> Result<(f32, f32)>,
+    names: &mut Names,
+    nodes: &mut Vec<NodeProto>,
+    inits: &mut Vec<TensorProto>,
+    is_dq: &mut HashSet<String>,
+) -> Result<usize> {
+    let base = if n.name().is_empty() {
+        n.op_type().to_string()
+    } else {
+        n.name().to_string()
+    };
+    let y = n.output[0].clone();
+    let (lo, hi) = range_of(&y)?;
+    let raw = names.fresh(&format!("{y}_float"));
+    n.output[0] = raw.clone();
+    nodes.push(n);
+    qdq_pair(&raw, &y, lo, hi, &base, names, nodes, inits);
+    is_dq.insert(y);
+    Ok(2)
 }
 
 /// `x → QuantizeLinear → DequantizeLinear → out` with the uint8 parameters of `[lo, hi]`.
