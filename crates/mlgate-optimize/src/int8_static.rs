@@ -306,7 +306,7 @@ impl RangeCollector {
             self.histograms = vec![vec![0; HISTOGRAM_BINS]; self.names.len()];
         }
         let top = self.low[i].abs().max(self.high[i].abs());
-        if !(top > 0.0) {
+        if top.is_nan() || top <= 0.0 {
             return;
         }
         let per_bin = HISTOGRAM_BINS as f32 / top;

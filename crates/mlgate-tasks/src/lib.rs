@@ -70,7 +70,7 @@ pub struct ImageConvention {
 impl ImageConvention {
     /// The input's value for a pixel intensity `v` in [0, 1] of channel `channel`.
     pub fn value(&self, v: f64, channel: usize) -> f64 {
-        self.pixels.from_unit(v, channel)
+        self.pixels.value_of_unit(v, channel)
     }
 }
 

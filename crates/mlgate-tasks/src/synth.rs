@@ -736,7 +736,7 @@ fn image(
         Box::new(move |v, _| (v * 255.0).round() - offset)
     } else {
         let r = range.as_ref().map_or(PixelRange::Unit, |r| r.0);
-        Box::new(move |v, ch| r.from_unit(v, ch))
+        Box::new(move |v, ch| r.value_of_unit(v, ch))
     };
     // The shape's element count was checked, so these products cannot overflow.
     let plane = h * w;

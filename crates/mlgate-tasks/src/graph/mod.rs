@@ -271,7 +271,7 @@ pub(crate) enum PixelRange {
 
 impl PixelRange {
     /// The value this range holds for a pixel intensity `v` in [0, 1] of channel `ch`.
-    pub fn from_unit(self, v: f64, ch: usize) -> f64 {
+    pub fn value_of_unit(self, v: f64, ch: usize) -> f64 {
         use crate::gen::{IMAGENET_MEAN, IMAGENET_STD};
         match self {
             PixelRange::Unit => v,
