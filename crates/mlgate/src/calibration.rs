@@ -538,3 +538,63 @@ fn as_f32(t: &Tensor) -> Vec<f32> {
         other => other.to_f64_vec().iter().map(|&v| v as f32).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(name: &str, shape: Vec<usize>, v: Vec<f32>) -> Tensor {
+        Tensor::new(name, shape, TensorData::F32(v)).unwrap()
+    }
+
+    #[test]
+    fn the_hash_follows_the_content_not_names_or_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let x = t("x", vec![2], vec![1.0, 2.0]);
+        let y = t("x", vec![2], vec![3.0, 4.0]);
+        mlgate_ir::tensor::write_npy(&a.join("1.npy"), &x).unwrap();
+        mlgate_ir::tensor::write_npy(&a.join("2.npy"), &y).unwrap();
+        mlgate_ir::tensor::write_npy(&b.join("first.npy"), &y).unwrap();
+        mlgate_ir::tensor::write_npy(&b.join("second.npy"), &x).unwrap();
+        // Files of other kinds are not samples.
+        std::fs::write(b.join("README.txt"), "notes").unwrap();
+        let (ha, hb) = (scan(&a).unwrap(), scan(&b).unwrap());
+        assert_eq!(ha.hash, hb.hash);
+        assert_eq!(ha.hash.len(), 8);
+        mlgate_ir::tensor::write_npy(&b.join("third.npy"), &x).unwrap();
+        assert_ne!(scan(&b).unwrap().hash, ha.hash);
+    }
+
+    #[test]
+    fn an_npz_splits_along_its_first_axis_with_or_without_a_batch_axis() {
+        let info = TensorInfo {
+            name: "x".into(),
+            tensor_name: None,
+            dtype: DType::F32,
+            shape: Some(vec![Dim::Fixed(1), Dim::Fixed(2)]),
+            quantization: None,
+        };
+        let want = t("x", vec![1, 2], vec![0.0; 2]);
+        let p = Path::new("c.npz");
+        for shape in [vec![3, 2], vec![3, 1, 2]] {
+            let array = t("x", shape, (0..6).map(|v| v as f32).collect());
+            let samples = split_samples(p, &array, &info, &want).unwrap();
+            assert_eq!(samples.len(), 3);
+            assert_eq!(samples[2].shape(), &[1, 2]);
+            assert_eq!(samples[2].data().to_f64_vec(), vec![4.0, 5.0]);
+        }
+        let wrong = t("x", vec![2, 3], vec![0.0; 6]);
+        let e = split_samples(p, &wrong, &info, &want)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not fit") && e.contains("c.npz"), "{e}");
+        // float64 (numpy's default) becomes the input's float32; integers are refused.
+        let f64s = Tensor::new("x", vec![1, 2], TensorData::F64(vec![1.0, 2.0])).unwrap();
+        assert_eq!(as_dtype(p, f64s, &DType::F32).unwrap().dtype(), DType::F32);
+        let ints = Tensor::new("x", vec![1, 2], TensorData::I64(vec![1, 2])).unwrap();
+        assert!(as_dtype(p, ints, &DType::F32).is_err());
+    }
+}

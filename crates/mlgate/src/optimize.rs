@@ -932,6 +932,50 @@ mod tests {
     }
 
     #[test]
+    fn int8_static_flags_need_calibration_data_and_name_what_is_wrong() {
+        let flags = |method: &str| MethodFlags {
+            pass: "quantize".into(),
+            method: Some(method.into()),
+            calibration_data: Some("calib".into()),
+            ..Default::default()
+        };
+        let err = |f: MethodFlags| f.method().unwrap_err().to_string();
+        assert_eq!(
+            flags("int8_static").method().unwrap(),
+            Method::Int8Static {
+                per_channel: false,
+                calibration: Calibration::MinMax,
+                data: None
+            }
+        );
+        let m = MethodFlags {
+            calibrate: Some("percentile:99.9".into()),
+            per_channel: true,
+            ..flags("int8_static")
+        };
+        assert_eq!(m.method().unwrap().id(), "int8_static_perchannel_p99.9");
+        assert!(err(MethodFlags {
+            calibration_data: None,
+            ..flags("int8_static")
+        })
+        .contains("--calibration-data"));
+        for bad in ["median", "percentile:50", "percentile:x"] {
+            assert!(err(MethodFlags {
+                calibrate: Some(bad.into()),
+                ..flags("int8_static")
+            })
+            .contains("--calibrate"));
+        }
+        assert!(err(flags("fp16")).contains("--calibration-data"));
+        assert!(err(MethodFlags {
+            calibration_data: None,
+            calibrate: Some("minmax".into()),
+            ..flags("int8")
+        })
+        .contains("--calibrate"));
+    }
+
+    #[test]
     fn agreement_is_exact_for_identical_outputs_and_counts_top1() {
         let t = |v: Vec<f32>| Tensor::new("logits", vec![2, 3], TensorData::F32(v)).unwrap();
         let mut acc = Agreement::default();
