@@ -898,6 +898,36 @@ mod needs_downloads {
         eprintln!("{seen:?}");
     }
 
+    /// The other fixtures (the transformer's MatMuls, the audio model's 1-D convs, the MLP's
+    /// Gemms) calibrated on 8 synthesized inputs: within 0.98 of float32 on ONNX Runtime.
+    #[test]
+    fn int8_static_of_every_fixture_runs_on_onnxruntime() {
+        let mut seen = Vec::new();
+        for (name, model) in every_fixture() {
+            let case = case(model);
+            let samples = samples(&case, 8);
+            let ranges = calibrate(
+                BackendKind::OnnxRuntime,
+                &case,
+                &samples,
+                crate::Calibration::MinMax,
+            );
+            let parent = mlgate_ir::onnx::read_model(&case.parent).unwrap();
+            let method = static8(true, crate::Calibration::MinMax);
+            let (out, _) = crate::quantize_static(&parent, &method, &ranges).unwrap();
+            let path = case.parent.with_file_name("static.onnx");
+            mlgate_ir::onnx::write_model(&path, &out).unwrap();
+            let cos = agreement(BackendKind::OnnxRuntime, &case, &path);
+            seen.push(format!("{name}: {cos:.5}"));
+        }
+        eprintln!("{seen:?}");
+        assert!(
+            seen.iter()
+                .all(|s| s.rsplit(' ').next().unwrap().parse::<f64>().unwrap() >= 0.98),
+            "{seen:?}"
+        );
+    }
+
     #[test]
     fn blocked_ops_run_on_onnxruntime_with_the_right_result() {
         let case = case(blocked_ops_model());
