@@ -196,8 +196,297 @@ fn accuracy_passes_a_close_variant_fails_a_lossy_one_and_records_both() {
     assert!(stderr(&o).contains("--samples"), "{}", stderr(&o));
 }
 
+/// `n` synthesized input sets of `build` (seeds 1..=n), as `mlgate infer` saves them.
+fn saved_inputs(s: &Sandbox, build: &str, n: u64) -> Vec<mlgate_ir::tensor::Tensor> {
+    (1..=n)
+        .map(|seed| {
+            let path = s.path().join(format!("seed{seed}.npz"));
+            let o = s.run(&[
+                "infer",
+                build,
+                "--seed",
+                &seed.to_string(),
+                "--save-inputs",
+                path.to_str().unwrap(),
+            ]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            mlgate_ir::tensor::read_npz(&path).unwrap().remove(0)
+        })
+        .collect()
+}
+
+/// The samples stacked along a new first axis of an `.npz`, as a user would save them.
+fn write_stacked_npz(path: &std::path::Path, samples: &[mlgate_ir::tensor::Tensor]) {
+    use mlgate_ir::tensor::{Tensor, TensorData};
+    let mut values = Vec::new();
+    for t in samples {
+        match t.data() {
+            TensorData::F32(v) => values.extend_from_slice(v),
+            other => panic!("{other:?}"),
+        }
+    }
+    // [1, 3, 224, 224] samples: the first axis of each is the batch, so [n, 3, 224, 224].
+    let mut shape = samples[0].shape().to_vec();
+    shape[0] = samples.len();
+    let t = Tensor::new(samples[0].name(), shape, TensorData::F32(values)).unwrap();
+    mlgate_ir::tensor::write_npz(path, &[t], true).unwrap();
+}
+
+/// A few small RGB images of different sizes: gradients with a bright square.
+fn write_images(dir: &std::path::Path, n: u32) {
+    std::fs::create_dir_all(dir).unwrap();
+    for i in 0..n {
+        let (w, h) = (64 + 16 * i, 48 + 8 * i);
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            let inside = (x / 16 + y / 16 + i) % 3 == 0;
+            image::Rgb([
+                (x * 255 / w) as u8,
+                (y * 255 / h) as u8,
+                if inside { 230 } else { (40 * i) as u8 },
+            ])
+        });
+        img.save(dir.join(format!("img{i}.png"))).unwrap();
+    }
+}
+
+#[test]
+fn int8_static_is_registered_with_its_calibration_data_and_reused() {
+    let s = sandbox!();
+    let root = imported_cnn(&s);
+    let samples = saved_inputs(&s, &root, 4);
+    let npz = s.path().join("calibration.npz");
+    write_stacked_npz(&npz, &samples);
+    let flags = |data: &str| {
+        vec![
+            "optimize".to_string(),
+            root.clone(),
+            "--pass".into(),
+            "quantize".into(),
+            "--method".into(),
+            "int8_static".into(),
+            "--calibration-data".into(),
+            data.to_string(),
+        ]
+    };
+    let args = flags(npz.to_str().unwrap());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let v = ok(&s, &args);
+    assert_eq!(v["created"], true);
+    let label = v["label"].as_str().unwrap().to_string();
+    assert!(label.starts_with("int8(static,minmax,"), "{label}");
+    assert_eq!(v["build"]["parent_id"], root.as_str());
+    let cos = v["check"]["min_cosine"].as_f64().unwrap();
+    assert!(cos >= 0.98, "cosine {cos}");
+    let notes = v["pass"]["notes"].to_string();
+    assert!(notes.contains("calibrated on 4 samples"), "{notes}");
+    let pass = &v["pass"];
+    assert!(
+        pass["weight_bytes_after"].as_u64().unwrap() * 3
+            < pass["weight_bytes_before"].as_u64().unwrap(),
+        "{pass}"
+    );
+    let id = v["build"]["id"].as_str().unwrap().to_string();
+    let count = builds(&s).len();
+    // The same data again (copied elsewhere: the content names it, not the path): reused.
+    let copy = s.path().join("copy.npz");
+    std::fs::copy(&npz, &copy).unwrap();
+    let args = flags(copy.to_str().unwrap());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let again = ok(&s, &args);
+    assert_eq!(again["created"], false);
+    assert_eq!(again["build"]["id"], id.as_str());
+    assert_eq!(builds(&s).len(), count);
+
+    // One .npy per sample, and a directory of images with percentile calibration and
+    // per-channel weights: other data, other variants.
+    let npy_dir = s.path().join("npy");
+    std::fs::create_dir_all(&npy_dir).unwrap();
+    for (i, t) in samples.iter().enumerate() {
+        mlgate_ir::tensor::write_npy(&npy_dir.join(format!("{i}.npy")), t).unwrap();
+    }
+    let args = flags(npy_dir.to_str().unwrap());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let npy = ok(&s, &args);
+    assert_eq!(npy["created"], true);
+    assert!(npy["check"]["min_cosine"].as_f64().unwrap() >= 0.98);
+    let images = s.path().join("images");
+    write_images(&images, 4);
+    let mut args = flags(images.to_str().unwrap());
+    args.extend([
+        "--calibrate".into(),
+        "percentile".into(),
+        "--per-channel".into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let img = ok(&s, &args);
+    let label = img["label"].as_str().unwrap();
+    assert!(
+        label.starts_with("int8(static,perchannel,p99.999,"),
+        "{label}"
+    );
+    let cos = img["check"]["min_cosine"].as_f64().unwrap();
+    assert!(cos >= 0.98, "images: cosine {cos}");
+    assert!(
+        img["pass"]["notes"].to_string().contains("4 images"),
+        "{}",
+        img["pass"]["notes"]
+    );
+    assert_eq!(builds(&s).len(), count + 2);
+}
+
+#[test]
+fn bad_calibration_data_exits_2_and_leaves_the_registry_unchanged() {
+    let s = sandbox!();
+    let root = imported_cnn(&s);
+    let empty = s.path().join("empty-calibration");
+    std::fs::create_dir_all(&empty).unwrap();
+    let broken = s.path().join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("a.png"), b"not a png").unwrap();
+    let wrong = s.path().join("wrong.npz");
+    let t = mlgate_ir::tensor::Tensor::new(
+        "input",
+        vec![2, 3, 10, 10],
+        mlgate_ir::tensor::TensorData::F32(vec![0.5; 600]),
+    )
+    .unwrap();
+    mlgate_ir::tensor::write_npz(&wrong, &[t], false).unwrap();
+    let before = builds(&s);
+    let static8 = ["--pass", "quantize", "--method", "int8_static"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            [
+                &static8[..],
+                &["--calibration-data", empty.to_str().unwrap()],
+            ]
+            .concat(),
+            "empty-calibration",
+        ),
+        (
+            [
+                &static8[..],
+                &["--calibration-data", broken.to_str().unwrap()],
+            ]
+            .concat(),
+            "a.png",
+        ),
+        (
+            [
+                &static8[..],
+                &["--calibration-data", wrong.to_str().unwrap()],
+            ]
+            .concat(),
+            "does not fit",
+        ),
+        (
+            [&static8[..], &["--calibration-data", "no/such/dir"]].concat(),
+            "no/such/dir",
+        ),
+        (static8.to_vec(), "--calibration-data"),
+        (
+            [
+                &static8[..],
+                &[
+                    "--calibration-data",
+                    empty.to_str().unwrap(),
+                    "--calibrate",
+                    "median",
+                ],
+            ]
+            .concat(),
+            "--calibrate",
+        ),
+        (
+            vec![
+                "--pass",
+                "quantize",
+                "--method",
+                "fp16",
+                "--calibration-data",
+                empty.to_str().unwrap(),
+            ],
+            "--calibration-data",
+        ),
+    ];
+    for (args, mention) in cases {
+        let mut all = vec!["optimize", root.as_str()];
+        all.extend(args.iter().copied());
+        let o = s.run(&all);
+        assert_eq!(o.status.code(), Some(2), "{all:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(mention), "{all:?}: {}", stderr(&o));
+    }
+    assert_eq!(builds(&s), before);
+    let leftovers: Vec<_> = std::fs::read_dir(s.workspace())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("optimize-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "staging directories left: {leftovers:?}"
+    );
+}
+
 mod needs_downloads {
     use super::*;
+
+    /// Static int8 on ONNX Runtime: calibrated there, within the bound of float32,
+    /// valid ONNX by the reference checker, and Python ONNX Runtime computes the same.
+    #[test]
+    fn int8_static_runs_on_onnxruntime_and_python_agrees() {
+        let s = sandbox!();
+        s.require_runtimes(&["onnxruntime"]);
+        let cnn = s.fixtures().join("vision_cnn.onnx");
+        let root = ok(
+            &s,
+            &[
+                "import",
+                "--model",
+                cnn.to_str().unwrap(),
+                "--target",
+                "onnxruntime_cpu",
+            ],
+        )["build"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let images = s.path().join("images");
+        write_images(&images, 8);
+        let npz = s.path().join("calibration.npz");
+        write_stacked_npz(&npz, &saved_inputs(&s, &root, 8));
+        for (data, extra) in [
+            (npz.to_str().unwrap(), &[][..]),
+            (
+                images.to_str().unwrap(),
+                &["--per-channel", "--calibrate", "percentile"][..],
+            ),
+        ] {
+            let mut args = vec![
+                "optimize",
+                root.as_str(),
+                "--pass",
+                "quantize",
+                "--method",
+                "int8_static",
+                "--calibration-data",
+                data,
+            ];
+            args.extend(extra);
+            let v = ok(&s, &args);
+            assert_eq!(v["check"]["backend"], "onnxruntime", "{v}");
+            assert!(v["check"]["fallback_from"].is_null(), "{v}");
+            let cos = v["check"]["min_cosine"].as_f64().unwrap();
+            eprintln!(
+                "{} on onnxruntime: cosine {cos:.5}, {} → {} bytes",
+                v["label"], v["parent_size_bytes"], v["size_bytes"]
+            );
+            assert!(cos >= 0.98, "{}: cosine {cos}", v["label"]);
+            let id = v["build"]["id"].as_str().unwrap()[..12].to_string();
+            let report = python_crosscheck(&s, &id);
+            let rel = report["max_rel_l2"].as_f64().unwrap();
+            assert!(rel <= 1e-3, "{}: relative L2 {rel}", v["label"]);
+        }
+    }
 
     /// Python's reference tools on a variant: the ONNX checker (full, with strict shape
     /// inference) and Python ONNX Runtime on the inputs mlgate used, against mlgate's outputs.

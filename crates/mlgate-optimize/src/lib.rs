@@ -1,6 +1,7 @@
 //! `mlgate-optimize`: passes that turn a model into a smaller or faster variant of itself —
-//! float16, dynamic int8, int4 weight blocks, palettization (k-means lookup tables) and
-//! magnitude pruning — on mlgate-ir's lossless ONNX model.
+//! float16, dynamic int8, static int8 (QDQ, from calibration ranges), int4 weight blocks,
+//! palettization (k-means lookup tables) and magnitude pruning — on mlgate-ir's lossless ONNX
+//! model.
 //!
 //! May depend on `mlgate-ir` only: a pass rewrites a `ModelProto` and says what it did
 //! ([`PassReport`]); it never runs a model, touches the registry or prints. Whether the result
@@ -20,6 +21,7 @@ mod fp16;
 mod graph;
 mod int4;
 mod int8;
+mod int8_static;
 mod kmeans;
 mod opset;
 mod palettize;
@@ -27,6 +29,10 @@ mod prune;
 mod types;
 
 pub use error::{OptimizeError, Result};
+pub use int8_static::{
+    calibration_model, quantize_static, uint8_params, ActivationRanges, Calibration,
+    CalibrationPlan, RangeCollector, DEFAULT_PERCENTILE, HISTOGRAM_BINS,
+};
 
 use mlgate_ir::onnx::proto::ModelProto;
 use schemars::JsonSchema;
@@ -66,6 +72,16 @@ pub enum Method {
     /// Weights of MatMul, Gemm and Conv as int8 (symmetric), activations quantized at run
     /// time to uint8 (DynamicQuantizeLinear + MatMulInteger / ConvInteger).
     Int8 { per_channel: bool },
+    /// Static int8 in QDQ form: activations into and out of MatMul, Gemm and Conv as uint8
+    /// with scales fixed by calibration, weights int8 (per tensor or per output channel).
+    /// `data` names the calibration data (a short content hash), so two calibration sets
+    /// are two variants; `None` until the caller has read the data. Made by
+    /// [`quantize_static`], not [`optimize_onnx`], since it needs the ranges of a run.
+    Int8Static {
+        per_channel: bool,
+        calibration: Calibration,
+        data: Option<String>,
+    },
     /// MatMul/Gemm weights as int4 in blocks along the reduction axis, rebuilt by
     /// `DequantizeLinear(axis, block_size)` (opset 21).
     Int4 { block_size: usize },
@@ -91,16 +107,20 @@ impl Method {
     /// The pass family this method belongs to.
     pub fn pass(&self) -> Pass {
         match self {
-            Method::Fp16 { .. } | Method::Int8 { .. } | Method::Int4 { .. } => Pass::Quantize,
+            Method::Fp16 { .. }
+            | Method::Int8 { .. }
+            | Method::Int8Static { .. }
+            | Method::Int4 { .. } => Pass::Quantize,
             Method::Palettize { .. } => Pass::Palettize,
             Method::Prune { .. } => Pass::Prune,
         }
     }
 
     /// The registry's method id, which goes into the build id and lineage: `fp16`, `int8`,
-    /// `int8_perchannel`, `int4_b32`, `palettize_4`, `palettize_4_g32`, `prune_0.50`.
+    /// `int8_perchannel`, `int4_b32`, `palettize_4`, `palettize_4_g32`, `prune_0.50`,
+    /// `int8_static_minmax_3fa94c1e`, `int8_static_perchannel_p99.999_3fa94c1e`.
     /// Options that change the model are part of it; `fp16` with float16 inputs and outputs
-    /// is `fp16_io`.
+    /// is `fp16_io`; static int8 ends with its calibration data's hash once it is known.
     pub fn id(&self) -> String {
         match self {
             Method::Fp16 {
@@ -111,6 +131,23 @@ impl Method {
             } => "fp16_io".into(),
             Method::Int8 { per_channel: false } => "int8".into(),
             Method::Int8 { per_channel: true } => "int8_perchannel".into(),
+            Method::Int8Static {
+                per_channel,
+                calibration,
+                data,
+            } => {
+                let mut id = "int8_static".to_string();
+                if *per_channel {
+                    id += "_perchannel";
+                }
+                id += "_";
+                id += &calibration.id();
+                if let Some(d) = data {
+                    id += "_";
+                    id += d;
+                }
+                id
+            }
             Method::Int4 { block_size } => format!("int4_b{block_size}"),
             Method::Palettize {
                 nbits,
@@ -144,6 +181,9 @@ impl Method {
                 group_size: None,
             },
             _ => {
+                if let Some(rest) = id.strip_prefix("int8_static") {
+                    return parse_static(rest);
+                }
                 if let Some(b) = id.strip_prefix("int4_b") {
                     Method::Int4 {
                         block_size: b.parse().ok()?,
@@ -174,6 +214,31 @@ impl Method {
     pub fn validate(&self) -> Result<()> {
         match *self {
             Method::Fp16 { .. } | Method::Int8 { .. } => Ok(()),
+            Method::Int8Static {
+                calibration,
+                ref data,
+                ..
+            } => {
+                if let Calibration::Percentile(p) = calibration {
+                    if !(90.0..=100.0).contains(&p) {
+                        return Err(OptimizeError::invalid(
+                            "--calibrate",
+                            format!("percentile {p}"),
+                            "use a percentile from 90 to 100 (99.999 by default)",
+                        ));
+                    }
+                }
+                if let Some(d) = data {
+                    if !is_data_hash(d) {
+                        return Err(OptimizeError::invalid(
+                            "calibration data hash",
+                            d,
+                            "use 8 lowercase hexadecimal digits",
+                        ));
+                    }
+                }
+                Ok(())
+            }
             Method::Int4 { block_size } => {
                 if block_size < 16 || !block_size.is_power_of_two() || block_size > 4096 {
                     return Err(OptimizeError::invalid(
@@ -215,6 +280,40 @@ impl Method {
     }
 }
 
+fn is_data_hash(s: &str) -> bool {
+    s.len() == 8
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// `int8_static` ids after the prefix: `[_perchannel][_minmax|_pP][_HASH]`.
+fn parse_static(rest: &str) -> Option<Method> {
+    let mut parts: Vec<&str> = if rest.is_empty() {
+        Vec::new()
+    } else {
+        rest.strip_prefix('_')?.split('_').collect()
+    };
+    let per_channel = parts.first() == Some(&"perchannel");
+    if per_channel {
+        parts.remove(0);
+    }
+    let mut calibration = Calibration::MinMax;
+    if let Some(c) = parts.first().and_then(|p| Calibration::parse_id(p)) {
+        calibration = c;
+        parts.remove(0);
+    }
+    let data = match parts.as_slice() {
+        [] => None,
+        [d] if is_data_hash(d) => Some(d.to_string()),
+        _ => return None,
+    };
+    Some(Method::Int8Static {
+        per_channel,
+        calibration,
+        data,
+    })
+}
+
 /// What a pass did, in numbers a person can check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PassReport {
@@ -252,6 +351,13 @@ pub fn optimize_onnx(model: &ModelProto, method: &Method) -> Result<(ModelProto,
     let mut report = match method {
         Method::Fp16 { keep_io_types } => fp16::convert(&mut out, *keep_io_types)?,
         Method::Int8 { per_channel } => int8::quantize_dynamic(&mut out, *per_channel)?,
+        Method::Int8Static { .. } => {
+            return Err(OptimizeError::unsupported(
+                "int8_static needs activation ranges from calibration data: use \
+                 calibration_model, run it on the samples, then quantize_static (the CLI: \
+                 mlgate optimize --method int8_static --calibration-data PATH)",
+            ))
+        }
         Method::Int4 { block_size } => int4::quantize_blocks(&mut out, *block_size)?,
         Method::Palettize { nbits, group_size } => {
             palettize::palettize(&mut out, *nbits, *group_size)?

@@ -54,6 +54,53 @@ pub fn detect_with(info: &ModelInfo, path: &Path, task: Option<Task>) -> TaskRep
     analyse(info, path, task).report
 }
 
+/// How a float image input wants its pixels, as detection decided it for synthesis: real
+/// images (calibration data, say) are laid out and scaled the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageConvention {
+    /// The input's name.
+    pub input: String,
+    /// Channels last (NHWC, or HWC without a batch axis) instead of NCHW.
+    pub channels_last: bool,
+    /// The value range in words (`[0, 1]`, `ImageNet-normalized (...)`), and why.
+    pub range: String,
+    pixels: graph::PixelRange,
+}
+
+impl ImageConvention {
+    /// The input's value for a pixel intensity `v` in [0, 1] of channel `channel`.
+    pub fn value(&self, v: f64, channel: usize) -> f64 {
+        self.pixels.value_of_unit(v, channel)
+    }
+}
+
+/// The image inputs of a model (role image, float element type), in input order, with the
+/// layout and value range synthesis would give them.
+pub fn image_conventions(info: &ModelInfo, path: &Path) -> Vec<ImageConvention> {
+    let a = analyse(info, path, None);
+    info.inputs
+        .iter()
+        .zip(&a.plans)
+        .filter(|(t, p)| p.role == InputRole::Image && t.dtype.is_float())
+        .map(|(t, p)| {
+            let (pixels, why) = p
+                .range
+                .clone()
+                .unwrap_or((graph::PixelRange::Unit, String::new()));
+            ImageConvention {
+                input: t.name.clone(),
+                channels_last: p.layout == Some(graph::Layout::Nhwc),
+                range: if why.is_empty() {
+                    pixels.describe().to_string()
+                } else {
+                    format!("{}, because {why}", pixels.describe())
+                },
+                pixels,
+            }
+        })
+        .collect()
+}
+
 fn analyse(info: &ModelInfo, path: &Path, task: Option<Task>) -> detect::Analysis {
     let facts = graph::GraphFacts::analyse(info, path);
     detect::analyse(info, facts, task)

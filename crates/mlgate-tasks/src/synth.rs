@@ -7,7 +7,7 @@ use mlgate_ir::{DType, Dim, ModelInfo, TensorInfo};
 use serde::{Deserialize, Serialize};
 
 use crate::detect::{name_words, Analysis, InputPlan};
-use crate::gen::{self, int_in, rng_for_input, Rng, IMAGENET_MEAN, IMAGENET_STD};
+use crate::gen::{self, int_in, rng_for_input, Rng};
 use crate::graph::{Layout, PixelRange, MEL_BINS};
 use crate::{InputRole, Result, Task, TaskError, TaskReport};
 
@@ -735,14 +735,8 @@ fn image(
         let offset = if t.dtype == DType::I8 { 128.0 } else { 0.0 };
         Box::new(move |v, _| (v * 255.0).round() - offset)
     } else {
-        match range.as_ref().map(|r| r.0) {
-            Some(PixelRange::Symmetric) => Box::new(|v, _| v * 2.0 - 1.0),
-            Some(PixelRange::ImageNet) => {
-                Box::new(|v, ch| (v - IMAGENET_MEAN[ch % 3]) / IMAGENET_STD[ch % 3])
-            }
-            Some(PixelRange::Pixels) => Box::new(|v, _| v * 255.0),
-            _ => Box::new(|v, _| v),
-        }
+        let r = range.as_ref().map_or(PixelRange::Unit, |r| r.0);
+        Box::new(move |v, ch| r.value_of_unit(v, ch))
     };
     // The shape's element count was checked, so these products cannot overflow.
     let plane = h * w;

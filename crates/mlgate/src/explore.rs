@@ -207,6 +207,17 @@ pub fn explore(
                        palettize_4, palettize_4_g16, prune_0.50"
                     .into(),
             })?;
+            if matches!(m, Method::Int8Static { .. }) {
+                return Err(Error::Invalid {
+                    what: "--methods",
+                    value: id.clone(),
+                    hint: "int8_static needs calibration data, which explore does not take: \
+                           make it with `mlgate optimize BUILD --pass quantize --method \
+                           int8_static --calibration-data PATH` and compare it with `mlgate \
+                           compare`"
+                        .into(),
+                });
+            }
             m.validate().map_err(Error::Optimize)?;
             Ok(m)
         })
@@ -248,6 +259,7 @@ pub fn explore(
                 name: None,
                 backend: None,
                 runtimes: req.runtimes.clone(),
+                calibration_data: None,
             },
         );
         let id = method.id();

@@ -148,6 +148,7 @@
 #![warn(missing_docs)]
 
 pub mod benchmark;
+mod calibration;
 mod error;
 pub mod explore;
 #[cfg(feature = "fixtures")]

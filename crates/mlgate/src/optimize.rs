@@ -11,7 +11,9 @@ use mlgate_ir::tensor::{Tensor, TensorData};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use mlgate_optimize::{Method, Pass, PassReport, DEFAULT_INT4_BLOCK, PALETTE_BITS};
+pub use mlgate_optimize::{
+    Calibration, Method, Pass, PassReport, DEFAULT_INT4_BLOCK, DEFAULT_PERCENTILE, PALETTE_BITS,
+};
 
 use crate::benchmark::InputSpec;
 use crate::model::{self, ModelRef};
@@ -24,10 +26,16 @@ use crate::{Error, Result};
 pub struct MethodFlags {
     /// `quantize`, `palettize` or `prune`.
     pub pass: String,
-    /// With `quantize`: `fp16`, `int8` or `int4`.
+    /// With `quantize`: `fp16`, `int8`, `int8_static` or `int4`.
     pub method: Option<String>,
-    /// int8: one scale per output channel instead of one per tensor.
+    /// int8 and int8_static: one weight scale per output channel instead of one per tensor.
     pub per_channel: bool,
+    /// int8_static (required): a directory of images, a directory of `.npy` files (one
+    /// sample each) or one `.npz` (first axis = samples). Read by [`optimize`], which gets it
+    /// in [`OptimizeRequest::calibration_data`].
+    pub calibration_data: Option<PathBuf>,
+    /// int8_static: `minmax` (default), `percentile` (99.999) or `percentile:P`.
+    pub calibrate: Option<String>,
     /// int4: values per block along the reduction axis (default 32).
     pub block_size: Option<usize>,
     /// palettize: bits per index (default 4).
@@ -41,7 +49,7 @@ pub struct MethodFlags {
 }
 
 /// Quantization methods `--method` accepts.
-pub const QUANTIZE_METHODS: [&str; 3] = ["fp16", "int8", "int4"];
+pub const QUANTIZE_METHODS: [&str; 4] = ["fp16", "int8", "int8_static", "int4"];
 
 impl MethodFlags {
     /// The one [`Method`] these flags describe; a flag that does not apply to the pass, or a
@@ -66,8 +74,18 @@ impl MethodFlags {
         let is_quantize = |m: &str| method == Some(m);
         not_for(
             "--per-channel",
-            self.per_channel && !is_quantize("int8"),
-            "--method int8",
+            self.per_channel && !is_quantize("int8") && !is_quantize("int8_static"),
+            "--method int8 and int8_static",
+        )?;
+        not_for(
+            "--calibration-data",
+            self.calibration_data.is_some() && !is_quantize("int8_static"),
+            "--method int8_static",
+        )?;
+        not_for(
+            "--calibrate",
+            self.calibrate.is_some() && !is_quantize("int8_static"),
+            "--method int8_static",
         )?;
         not_for(
             "--block-size",
@@ -106,13 +124,22 @@ impl MethodFlags {
                     block_size: self.block_size.unwrap_or(DEFAULT_INT4_BLOCK),
                 },
                 Some("int8_static") => {
-                    return Err(Error::Invalid {
-                        what: "--method",
-                        value: "int8_static".into(),
-                        hint: "static int8 with calibration data is not available yet; use \
-                               int8 (weights int8, activations quantized at run time)"
-                            .into(),
-                    })
+                    if self.calibration_data.is_none() {
+                        return Err(Error::Invalid {
+                            what: "--calibration-data",
+                            value: String::new(),
+                            hint: "--method int8_static needs --calibration-data PATH: a \
+                                   directory of images (.jpg .png .bmp .webp), a directory of \
+                                   .npy files (one sample each) or one .npz (first axis = \
+                                   samples)"
+                                .into(),
+                        });
+                    }
+                    Method::Int8Static {
+                        per_channel: self.per_channel,
+                        calibration: parse_calibrate(self.calibrate.as_deref())?,
+                        data: None,
+                    }
                 }
                 Some(other) => {
                     return Err(Error::Invalid {
@@ -165,6 +192,28 @@ impl MethodFlags {
     }
 }
 
+/// `--calibrate`: `minmax`, `percentile` or `percentile:P`.
+fn parse_calibrate(s: Option<&str>) -> Result<Calibration> {
+    let bad = |v: &str| Error::Invalid {
+        what: "--calibrate",
+        value: v.into(),
+        hint: "use minmax (default), percentile (99.999) or percentile:P with P from 90 to 100"
+            .into(),
+    };
+    match s {
+        None | Some("minmax") => Ok(Calibration::MinMax),
+        Some("percentile") => Ok(Calibration::Percentile(DEFAULT_PERCENTILE)),
+        Some(v) => {
+            let p = v
+                .strip_prefix("percentile:")
+                .and_then(|p| p.parse::<f64>().ok())
+                .filter(|p| (90.0..=100.0).contains(p))
+                .ok_or_else(|| bad(v))?;
+            Ok(Calibration::Percentile(p))
+        }
+    }
+}
+
 /// `mlgate optimize`.
 #[derive(Debug, Clone)]
 pub struct OptimizeRequest {
@@ -180,6 +229,9 @@ pub struct OptimizeRequest {
     pub backend: Option<String>,
     /// Where the runtime libraries are.
     pub runtimes: RuntimeConfig,
+    /// int8_static: the calibration samples (see [`MethodFlags::calibration_data`]); their
+    /// content hash completes the method id, so other data makes another variant.
+    pub calibration_data: Option<PathBuf>,
 }
 
 /// How the variant ran next to its parent before it was registered.
@@ -239,7 +291,37 @@ pub fn optimize(ws: &Workspace, req: &OptimizeRequest) -> Result<OptimizeOutcome
             ),
         });
     }
-    let method = req.method.id();
+    // Static int8: the calibration data's hash completes the method id before the lookup.
+    let mut full_method = req.method.clone();
+    let calibration = match (&mut full_method, &req.calibration_data) {
+        (Method::Int8Static { data, .. }, Some(path)) => {
+            let found = crate::calibration::scan(path)?;
+            *data = Some(found.hash.clone());
+            Some(found)
+        }
+        (Method::Int8Static { .. }, None) => {
+            return Err(Error::Invalid {
+                what: "--calibration-data",
+                value: String::new(),
+                hint: "int8_static needs calibration data: a directory of images, a directory \
+                       of .npy files or one .npz (mlgate optimize --method int8_static \
+                       --calibration-data PATH)"
+                    .into(),
+            })
+        }
+        (_, Some(path)) => {
+            return Err(Error::Invalid {
+                what: "--calibration-data",
+                value: path.display().to_string(),
+                hint: format!(
+                    "calibration data applies to --method int8_static, not {}; leave it out",
+                    req.method.id()
+                ),
+            })
+        }
+        (_, None) => None,
+    };
+    let method = full_method.id();
     let label = mlgate_registry::method_label(Some(&method));
     if let Some(build) = ws.variant_of(&parent, &method)? {
         return Ok(OptimizeOutcome {
@@ -256,8 +338,6 @@ pub fn optimize(ws: &Workspace, req: &OptimizeRequest) -> Result<OptimizeOutcome
     }
     let parent_path = ws.model_path(&parent)?;
     let source = mlgate_ir::onnx::read_model(&parent_path)?;
-    let (variant, pass) =
-        mlgate_optimize::optimize_onnx(&source, &req.method).map_err(Error::Optimize)?;
     let staging = tempfile::Builder::new()
         .prefix("optimize-")
         .tempdir_in(ws.dir())
@@ -268,9 +348,21 @@ pub fn optimize(ws: &Workspace, req: &OptimizeRequest) -> Result<OptimizeOutcome
             ),
             hint: e.to_string(),
         })?;
+    let preferred = req.backend.clone().or_else(|| parent.backend.clone());
+    let (variant, pass) = match &calibration {
+        Some(data) => static_int8(
+            &source,
+            &parent_path,
+            &full_method,
+            data,
+            staging.path(),
+            preferred.as_deref(),
+            &req.runtimes,
+        )?,
+        None => mlgate_optimize::optimize_onnx(&source, &req.method).map_err(Error::Optimize)?,
+    };
     let file = staging.path().join("model.onnx");
     mlgate_ir::onnx::write_model(&file, &variant)?;
-    let preferred = req.backend.clone().or_else(|| parent.backend.clone());
     let check =
         check_variant(&parent_path, &file, preferred.as_deref(), &req.runtimes).map_err(|e| {
             Error::Host {
@@ -300,6 +392,65 @@ pub fn optimize(ws: &Workspace, req: &OptimizeRequest) -> Result<OptimizeOutcome
         pass: Some(pass),
         check: Some(check),
     })
+}
+
+/// Static int8: the calibration model run over the data on a runtime (the preferred one, or
+/// ONNX Runtime when that cannot run it), then the QDQ rewrite from the ranges.
+fn static_int8(
+    source: &mlgate_ir::onnx::proto::ModelProto,
+    parent_path: &Path,
+    method: &Method,
+    data: &crate::calibration::CalibrationData,
+    staging: &Path,
+    preferred: Option<&str>,
+    runtimes: &RuntimeConfig,
+) -> Result<(mlgate_ir::onnx::proto::ModelProto, PassReport)> {
+    let Method::Int8Static { calibration, .. } = method else {
+        unreachable!("called for int8_static only")
+    };
+    let samples = data.load(parent_path)?;
+    let plan = mlgate_optimize::calibration_model(source).map_err(Error::Optimize)?;
+    let calib_path = staging.join("calibration.onnx");
+    mlgate_ir::onnx::write_model(&calib_path, &plan.model)?;
+    let catalog = RuntimeCatalog::new(runtimes);
+    let candidates = candidate_runtimes(&catalog, parent_path, preferred)?;
+    let (ranges, kind) = crate::calibration::collect_ranges(
+        &catalog,
+        &candidates,
+        &calib_path,
+        &plan,
+        &samples,
+        *calibration,
+    )?;
+    let _ = std::fs::remove_file(&calib_path);
+    let (variant, mut pass) =
+        mlgate_optimize::quantize_static(source, method, &ranges).map_err(Error::Optimize)?;
+    pass.notes.push(format!(
+        "calibrated on {} sample{} from {} on {kind}; the id ends with the data's content hash, \
+         so the same data gives the same build",
+        samples.len(),
+        if samples.len() == 1 { "" } else { "s" },
+        data.describe()
+    ));
+    Ok((variant, pass))
+}
+
+/// The preferred runtime, then ONNX Runtime when it is another and works here.
+fn candidate_runtimes(
+    catalog: &RuntimeCatalog,
+    parent: &Path,
+    preferred: Option<&str>,
+) -> Result<Vec<BackendKind>> {
+    let first = crate::benchmark::resolve_backend(catalog, parent, preferred)?;
+    let mut candidates = vec![first];
+    if first != BackendKind::OnnxRuntime
+        && catalog
+            .get(BackendKind::OnnxRuntime)
+            .is_some_and(|b| b.probe().available)
+    {
+        candidates.push(BackendKind::OnnxRuntime);
+    }
+    Ok(candidates)
 }
 
 /// The build a model argument names; a file is imported first (target: the one given, or
@@ -342,15 +493,7 @@ fn check_variant(
     runtimes: &RuntimeConfig,
 ) -> Result<VariantCheck> {
     let catalog = RuntimeCatalog::new(runtimes);
-    let first = crate::benchmark::resolve_backend(&catalog, parent, preferred)?;
-    let mut candidates = vec![first];
-    if first != BackendKind::OnnxRuntime
-        && catalog
-            .get(BackendKind::OnnxRuntime)
-            .is_some_and(|b| b.probe().available)
-    {
-        candidates.push(BackendKind::OnnxRuntime);
-    }
+    let candidates = candidate_runtimes(&catalog, parent, preferred)?;
     let inputs = one_input_set(parent, 0)?;
     let mut errors = Vec::new();
     for kind in candidates {
@@ -786,6 +929,50 @@ mod tests {
             .id(),
             "palettize_6_g16"
         );
+    }
+
+    #[test]
+    fn int8_static_flags_need_calibration_data_and_name_what_is_wrong() {
+        let flags = |method: &str| MethodFlags {
+            pass: "quantize".into(),
+            method: Some(method.into()),
+            calibration_data: Some("calib".into()),
+            ..Default::default()
+        };
+        let err = |f: MethodFlags| f.method().unwrap_err().to_string();
+        assert_eq!(
+            flags("int8_static").method().unwrap(),
+            Method::Int8Static {
+                per_channel: false,
+                calibration: Calibration::MinMax,
+                data: None
+            }
+        );
+        let m = MethodFlags {
+            calibrate: Some("percentile:99.9".into()),
+            per_channel: true,
+            ..flags("int8_static")
+        };
+        assert_eq!(m.method().unwrap().id(), "int8_static_perchannel_p99.9");
+        assert!(err(MethodFlags {
+            calibration_data: None,
+            ..flags("int8_static")
+        })
+        .contains("--calibration-data"));
+        for bad in ["median", "percentile:50", "percentile:x"] {
+            assert!(err(MethodFlags {
+                calibrate: Some(bad.into()),
+                ..flags("int8_static")
+            })
+            .contains("--calibrate"));
+        }
+        assert!(err(flags("fp16")).contains("--calibration-data"));
+        assert!(err(MethodFlags {
+            calibration_data: None,
+            calibrate: Some("minmax".into()),
+            ..flags("int8")
+        })
+        .contains("--calibrate"));
     }
 
     #[test]

@@ -18,12 +18,20 @@ pub struct Args {
     /// quantize, palettize or prune.
     #[arg(long)]
     pub pass: String,
-    /// With --pass quantize: fp16, int8 or int4.
+    /// With --pass quantize: fp16, int8, int8_static or int4.
     #[arg(long)]
     pub method: Option<String>,
-    /// int8: one scale per output channel instead of one per tensor.
+    /// int8, int8_static: one weight scale per output channel instead of one per tensor.
     #[arg(long)]
     pub per_channel: bool,
+    /// int8_static (required): a directory of images (.jpg .png .bmp .webp, resized to the
+    /// input), a directory of .npy files (one sample each) or one .npz (first axis = samples).
+    #[arg(long, value_name = "PATH")]
+    pub calibration_data: Option<PathBuf>,
+    /// int8_static: activation ranges by minmax (default), percentile (99.999) or
+    /// percentile:P.
+    #[arg(long, value_name = "HOW")]
+    pub calibrate: Option<String>,
     /// int4: values per block along the reduction axis (default 32).
     #[arg(long, value_name = "N")]
     pub block_size: Option<usize>,
@@ -55,6 +63,8 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         pass: args.pass,
         method: args.method,
         per_channel: args.per_channel,
+        calibration_data: args.calibration_data.clone(),
+        calibrate: args.calibrate,
         block_size: args.block_size,
         nbits: args.nbits,
         group_size: args.group_size,
@@ -72,6 +82,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
             name: args.name,
             backend: args.backend,
             runtimes: ctx.runtimes.clone(),
+            calibration_data: args.calibration_data,
         },
     )?;
     if ctx.json {

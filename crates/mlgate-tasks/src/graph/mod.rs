@@ -270,6 +270,17 @@ pub(crate) enum PixelRange {
 }
 
 impl PixelRange {
+    /// The value this range holds for a pixel intensity `v` in [0, 1] of channel `ch`.
+    pub fn value_of_unit(self, v: f64, ch: usize) -> f64 {
+        use crate::gen::{IMAGENET_MEAN, IMAGENET_STD};
+        match self {
+            PixelRange::Unit => v,
+            PixelRange::Symmetric => v * 2.0 - 1.0,
+            PixelRange::ImageNet => (v - IMAGENET_MEAN[ch % 3]) / IMAGENET_STD[ch % 3],
+            PixelRange::Pixels => v * 255.0,
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             PixelRange::Unit => "[0, 1]",
