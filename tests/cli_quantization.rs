@@ -192,3 +192,47 @@ fn ci_explore_gates_what_explore_recommends_and_says_so() {
         .to_string()
         .contains("--explore"));
 }
+
+#[test]
+fn explore_takes_calibration_data_for_static_int8_and_refuses_it_without() {
+    let s = sandbox!();
+    let cnn = s.fixtures().join("vision_cnn.onnx");
+    let cnn = cnn.to_str().unwrap();
+    let root = ok(&s, &["import", "--model", cnn, "--target", "tract_cpu"]);
+    let root = root["build"]["id"].as_str().unwrap().to_string();
+    let o = s.run(&["explore", &root, "--methods", "int8_static"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--calibration-data"), "{}", stderr(&o));
+    let npz = s.path().join("calibration.npz");
+    let o = s.run(&[
+        "infer",
+        &root,
+        "--seed",
+        "7",
+        "--save-inputs",
+        npz.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = ok(
+        &s,
+        &[
+            "explore",
+            &root,
+            "--methods",
+            "int8_static",
+            "--calibration-data",
+            npz.to_str().unwrap(),
+            "--max-time",
+            "2",
+        ],
+    );
+    let row = &v["rows"][1];
+    assert!(
+        row["method"]
+            .as_str()
+            .unwrap()
+            .starts_with("int8_static_minmax_"),
+        "{row}"
+    );
+    assert!(row["build_id"].is_string(), "{row}");
+}

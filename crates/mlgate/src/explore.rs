@@ -53,6 +53,9 @@ pub struct ExploreRequest {
     pub accuracy_samples: usize,
     /// Where the runtime libraries are.
     pub runtimes: RuntimeConfig,
+    /// Calibration data (see `mlgate optimize --calibration-data`): with it, `int8_static`
+    /// joins the default methods and may be named in `methods`.
+    pub calibration_data: Option<PathBuf>,
 }
 
 /// The measured shift of a variant's median latency against the baseline's.
@@ -195,7 +198,11 @@ pub fn explore(
     } else if req.fast {
         FAST_METHODS.iter().map(|s| s.to_string()).collect()
     } else {
-        DEFAULT_METHODS.iter().map(|s| s.to_string()).collect()
+        let mut ids: Vec<String> = DEFAULT_METHODS.iter().map(|s| s.to_string()).collect();
+        if req.calibration_data.is_some() {
+            ids.push("int8_static".into());
+        }
+        ids
     };
     let methods: Vec<Method> = ids
         .iter()
@@ -207,14 +214,12 @@ pub fn explore(
                        palettize_4, palettize_4_g16, prune_0.50"
                     .into(),
             })?;
-            if matches!(m, Method::Int8Static { .. }) {
+            if matches!(m, Method::Int8Static { .. }) && req.calibration_data.is_none() {
                 return Err(Error::Invalid {
                     what: "--methods",
                     value: id.clone(),
-                    hint: "int8_static needs calibration data, which explore does not take: \
-                           make it with `mlgate optimize BUILD --pass quantize --method \
-                           int8_static --calibration-data PATH` and compare it with `mlgate \
-                           compare`"
+                    hint: "int8_static needs calibration data: pass --calibration-data PATH \
+                           (a directory of images or .npy files, or one .npz)"
                         .into(),
                 });
             }
@@ -259,10 +264,18 @@ pub fn explore(
                 name: None,
                 backend: None,
                 runtimes: req.runtimes.clone(),
-                calibration_data: None,
+                calibration_data: if matches!(method, Method::Int8Static { .. }) {
+                    req.calibration_data.clone()
+                } else {
+                    None
+                },
             },
         );
-        let id = method.id();
+        let id = match &outcome {
+            // Static int8's id carries the data's hash, which only the pass knows.
+            Ok(o) => o.method.clone(),
+            Err(_) => method.id(),
+        };
         let label = mlgate_registry::method_label(Some(&id));
         let mut row = ExploreRow {
             method: id.clone(),

@@ -720,6 +720,7 @@ fn ci_inner(ws: &Workspace, request: &CiRequest, progress: &mut dyn Progress) ->
                     .map_or(mlgate_ci::DEFAULT_TOP1_MIN, |s| s.value),
                 accuracy_samples: request.settings.accuracy_samples.unwrap_or(16),
                 runtimes: request.settings.runtimes.clone(),
+                calibration_data: None,
             },
             progress,
         )?;

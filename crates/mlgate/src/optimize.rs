@@ -15,7 +15,6 @@ pub use mlgate_optimize::{
     Calibration, Method, Pass, PassReport, DEFAULT_INT4_BLOCK, DEFAULT_PERCENTILE, PALETTE_BITS,
 };
 
-use crate::benchmark::InputSpec;
 use crate::model::{self, ModelRef};
 use crate::workspace::{Build, BuildRef, ImportRequest, Workspace};
 use crate::{Error, Result};
@@ -367,9 +366,9 @@ pub fn optimize(ws: &Workspace, req: &OptimizeRequest) -> Result<OptimizeOutcome
         check_variant(&parent_path, &file, preferred.as_deref(), &req.runtimes).map_err(|e| {
             Error::Host {
                 what: format!(
-                    "the {label} variant of build {} does not run, so nothing was registered",
-                    parent.short_id()
-                ),
+                "the {label} variant of build {} could not be checked, so nothing was registered",
+                parent.short_id()
+            ),
                 hint: e.to_string(),
             }
         })?;
@@ -521,24 +520,36 @@ fn check_variant(
         }
     }
     Err(Error::Host {
-        what: "no runtime here runs the variant".into(),
+        what: "no runtime here ran parent and variant on a synthesized input".into(),
         hint: errors.join("; "),
     })
 }
 
 fn one_input_set(model: &Path, seed: u64) -> Result<Vec<Tensor>> {
-    let spec = InputSpec {
-        seed,
-        ..InputSpec::default()
-    };
-    crate::benchmark::synthesize_inputs(model, &spec)?
-        .into_iter()
-        .next()
-        .map(|s| s.inputs)
-        .ok_or_else(|| Error::Host {
-            what: format!("no inputs could be made for {}", model.display()),
-            hint: "give the model's task with --task".into(),
+    InputMaker::new(model)?.make(seed)
+}
+
+/// Synthesized inputs for one model at any seed, the model read once.
+struct InputMaker<'a> {
+    model: &'a Path,
+    info: crate::ModelInfo,
+}
+
+impl<'a> InputMaker<'a> {
+    fn new(model: &'a Path) -> Result<InputMaker<'a>> {
+        Ok(InputMaker {
+            model,
+            info: crate::inspect(model)?,
         })
+    }
+
+    fn make(&self, seed: u64) -> Result<Vec<Tensor>> {
+        let options = crate::SynthesisOptions {
+            seed,
+            ..crate::SynthesisOptions::default()
+        };
+        Ok(crate::synthesize_inputs(&self.info, self.model, &options)?.tensors)
+    }
 }
 
 type RunPair = (Option<String>, Vec<Tensor>, Vec<Tensor>);
@@ -550,12 +561,21 @@ fn run_pair(
     b: &Path,
     inputs: &[Tensor],
 ) -> Result<RunPair> {
+    // Which side failed matters: a parent that does not run on the synthesized inputs is
+    // an input problem (e.g. a dimension the synthesizer guessed), not the pass's.
+    let side = |which: &'static str| {
+        move |e: mlgate_backends::BackendError| Error::Host {
+            what: format!("the {which} does not run"),
+            hint: e.to_string(),
+        }
+    };
     let options = SessionOptions::default();
-    let mut sa = catalog.load(kind, a, &options).map_err(Error::runtime)?;
-    let mut sb = catalog.load(kind, b, &options).map_err(Error::runtime)?;
+    let mut sa = catalog.load(kind, a, &options).map_err(side("parent"))?;
+    let oa = sa.run(inputs).map_err(side("parent"))?;
+    drop(sa);
+    let mut sb = catalog.load(kind, b, &options).map_err(side("variant"))?;
     let version = sb.info().runtime_version.clone();
-    let oa = sa.run(inputs).map_err(Error::runtime)?;
-    let ob = sb.run(inputs).map_err(Error::runtime)?;
+    let ob = sb.run(inputs).map_err(side("variant"))?;
     Ok((version, oa, ob))
 }
 
@@ -797,9 +817,10 @@ pub fn accuracy(ws: Option<&Workspace>, req: &AccuracyRequest) -> Result<Accurac
     let mut cand = catalog
         .load(kind, &req.candidate.path, &options)
         .map_err(Error::runtime)?;
+    let maker = InputMaker::new(&req.baseline.path)?;
     let mut agreement = Agreement::default();
     for i in 0..req.samples {
-        let inputs = one_input_set(&req.baseline.path, req.seed.wrapping_add(i as u64))?;
+        let inputs = maker.make(req.seed.wrapping_add(i as u64))?;
         let a = base.run(&inputs).map_err(Error::runtime)?;
         let b = cand.run(&inputs).map_err(Error::runtime)?;
         agreement.add(&a, &b);

@@ -39,6 +39,10 @@ pub struct Args {
     /// Input samples of the accuracy check.
     #[arg(long, default_value_t = 16)]
     pub accuracy_samples: usize,
+    /// Calibration data (a directory of images or .npy files, or one .npz): adds
+    /// int8_static to the variants.
+    #[arg(long, value_name = "PATH")]
+    pub calibration_data: Option<PathBuf>,
 }
 
 pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
@@ -54,6 +58,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         top1_threshold: args.top1_threshold,
         accuracy_samples: args.accuracy_samples,
         runtimes: ctx.runtimes.clone(),
+        calibration_data: args.calibration_data,
     };
     let report = with_progress(ctx.json, |p| {
         mlgate::explore::explore(workspace, &request, p)
