@@ -236,3 +236,50 @@ fn explore_takes_calibration_data_for_static_int8_and_refuses_it_without() {
     );
     assert!(row["build_id"].is_string(), "{row}");
 }
+
+#[test]
+fn accuracy_and_the_gate_take_a_dataset_instead_of_synthesized_inputs() {
+    let s = sandbox!();
+    let (root, int8, _) = cnn_with_variants(&s);
+    let npz = s.path().join("dataset.npz");
+    let o = s.run(&[
+        "infer",
+        &root,
+        "--seed",
+        "3",
+        "--save-inputs",
+        npz.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = ok(
+        &s,
+        &["accuracy", &root, &int8, "--dataset", npz.to_str().unwrap()],
+    );
+    assert_eq!(v["samples"], 1, "{v}");
+    assert!(v["inputs"].as_str().unwrap().contains("dataset.npz"), "{v}");
+    let o = s.run(&[
+        "compare",
+        &root,
+        &int8,
+        "--threshold",
+        "100000",
+        "--max-time",
+        "2",
+        "--dataset",
+        npz.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let checks = accuracy_checks(&json(&o)).len();
+    assert_eq!(checks, 2);
+    let missing = s.path().join("no-such.npz");
+    let o = s.run(&[
+        "accuracy",
+        &root,
+        &int8,
+        "--dataset",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no-such.npz"), "{}", stderr(&o));
+}

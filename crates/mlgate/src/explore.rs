@@ -323,6 +323,7 @@ pub fn explore(
                     top1_threshold: req.top1_threshold,
                     backend: Some(backend.clone()),
                     runtimes: req.runtimes.clone(),
+                    dataset: None,
                 },
             )?;
             let summary = AccuracySummary {
@@ -535,6 +536,7 @@ pub fn compare_quantization(
             top1_threshold: mlgate_ci::DEFAULT_TOP1_MIN,
             backend: req.backend.clone(),
             runtimes: req.runtimes.clone(),
+            dataset: None,
         },
     )?;
     let backend = accuracy.backend.name().to_string();

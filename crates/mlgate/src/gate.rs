@@ -129,6 +129,9 @@ pub struct GateSettings {
     /// Also gate the candidate's outputs against the baseline's on this many synthesized
     /// samples (`--check-accuracy`); `None`: accuracy is not checked.
     pub accuracy_samples: Option<usize>,
+    /// Inputs of the accuracy check from a dataset (`--dataset`: an `.npz` with samples on
+    /// the first axis, or a directory of `.npy` files or images) instead of synthesized.
+    pub accuracy_dataset: Option<PathBuf>,
 }
 
 impl GateSettings {
@@ -387,6 +390,7 @@ fn accuracy_evidence(
                 .map_or(mlgate_ci::DEFAULT_TOP1_MIN, |s| s.value),
             backend: settings.backend.clone(),
             runtimes: settings.runtimes.clone(),
+            dataset: settings.accuracy_dataset.clone(),
         },
     )?;
     Ok(mlgate_ci::AccuracyEvidence {

@@ -710,6 +710,10 @@ pub struct AccuracyRequest {
     pub backend: Option<String>,
     /// Where the runtime libraries are.
     pub runtimes: RuntimeConfig,
+    /// Inputs from a dataset instead of synthesized ones: one `.npz` (first axis = samples)
+    /// or a directory of `.npy` files or images, read as `--calibration-data` is; every
+    /// sample in it is used and `samples` is ignored.
+    pub dataset: Option<PathBuf>,
 }
 
 /// One output's agreement over every sample.
@@ -817,14 +821,35 @@ pub fn accuracy(ws: Option<&Workspace>, req: &AccuracyRequest) -> Result<Accurac
     let mut cand = catalog
         .load(kind, &req.candidate.path, &options)
         .map_err(Error::runtime)?;
-    let maker = InputMaker::new(&req.baseline.path)?;
     let mut agreement = Agreement::default();
-    for i in 0..req.samples {
-        let inputs = maker.make(req.seed.wrapping_add(i as u64))?;
-        let a = base.run(&inputs).map_err(Error::runtime)?;
-        let b = cand.run(&inputs).map_err(Error::runtime)?;
-        agreement.add(&a, &b);
-    }
+    let (samples, inputs_text) = match &req.dataset {
+        Some(path) => {
+            let data = crate::calibration::scan(path)?;
+            let sets = data.load(&req.baseline.path)?;
+            for inputs in &sets {
+                let a = base.run(inputs).map_err(Error::runtime)?;
+                let b = cand.run(inputs).map_err(Error::runtime)?;
+                agreement.add(&a, &b);
+            }
+            (
+                sets.len(),
+                format!("{} samples from {}", sets.len(), data.describe()),
+            )
+        }
+        None => {
+            let maker = InputMaker::new(&req.baseline.path)?;
+            for i in 0..req.samples {
+                let inputs = maker.make(req.seed.wrapping_add(i as u64))?;
+                let a = base.run(&inputs).map_err(Error::runtime)?;
+                let b = cand.run(&inputs).map_err(Error::runtime)?;
+                agreement.add(&a, &b);
+            }
+            (
+                req.samples,
+                "task-aware synthetic inputs (mlgate-tasks), one seed per sample".to_string(),
+            )
+        }
+    };
     let outputs: Vec<OutputAccuracy> = agreement
         .outputs
         .iter()
@@ -869,9 +894,9 @@ pub fn accuracy(ws: Option<&Workspace>, req: &AccuracyRequest) -> Result<Accurac
         candidate: describe(&req.candidate),
         backend: kind,
         runtime_version: cand.info().runtime_version.clone(),
-        samples: req.samples,
+        samples,
         seed: req.seed,
-        inputs: "task-aware synthetic inputs (mlgate-tasks), one seed per sample".into(),
+        inputs: inputs_text,
         cosine_threshold: req.cosine_threshold,
         top1_threshold: req.top1_threshold,
         outputs,
@@ -885,7 +910,8 @@ pub fn accuracy(ws: Option<&Workspace>, req: &AccuracyRequest) -> Result<Accurac
             passed,
             metrics: serde_json::to_value(&report.outputs).map_err(Error::Output)?,
             settings: serde_json::json!({
-                "samples": req.samples,
+                "samples": samples,
+                "dataset": req.dataset.as_ref().map(|p| p.display().to_string()),
                 "seed": req.seed,
                 "backend": kind.name(),
                 "runtime_version": report.runtime_version,

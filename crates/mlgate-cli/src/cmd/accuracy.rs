@@ -29,6 +29,10 @@ pub struct Args {
     /// Lowest acceptable top-1 agreement of classifier-like outputs.
     #[arg(long, default_value_t = 0.99)]
     pub top1_threshold: f64,
+    /// Inputs from a dataset instead of synthesized ones: one .npz (samples on the first
+    /// axis) or a directory of .npy files or images; every sample in it is used.
+    #[arg(long, value_name = "PATH")]
+    pub dataset: Option<PathBuf>,
     /// Runtime for both (default: the baseline build's).
     #[arg(long, value_name = "B")]
     pub backend: Option<String>,
@@ -49,6 +53,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
             top1_threshold: args.top1_threshold,
             backend: args.backend,
             runtimes: ctx.runtimes.clone(),
+            dataset: args.dataset,
         },
     )?;
     if ctx.json {

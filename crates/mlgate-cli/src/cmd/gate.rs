@@ -86,6 +86,7 @@ impl MeasureArgs {
             use_cached,
             runtimes: ctx.runtimes.clone(),
             accuracy_samples: None,
+            accuracy_dataset: None,
         }
     }
 }
@@ -111,6 +112,11 @@ pub struct AccuracyArgs {
     /// Lowest acceptable top-1 agreement (default 0.99, or `[ci.accuracy]`).
     #[arg(long, value_name = "F")]
     pub top1_threshold: Option<f64>,
+    /// Check accuracy on these inputs instead of synthesized ones (implies
+    /// --check-accuracy): one .npz with samples on the first axis, or a directory of .npy
+    /// files or images.
+    #[arg(long, value_name = "PATH")]
+    pub dataset: Option<std::path::PathBuf>,
 }
 
 impl AccuracyArgs {
@@ -118,8 +124,9 @@ impl AccuracyArgs {
     pub fn apply(&self, flags: &mut ThresholdFlags, settings: &mut GateSettings) {
         flags.cosine_min = self.cosine_threshold;
         flags.top1_min = self.top1_threshold;
-        if self.check_accuracy {
+        if self.check_accuracy || self.dataset.is_some() {
             settings.accuracy_samples = Some(self.accuracy_samples);
+            settings.accuracy_dataset = self.dataset.clone();
         }
     }
 }
