@@ -658,6 +658,30 @@ mod needs_downloads {
             ],
         );
         assert_eq!(acc["backend"], "onnxruntime");
+        // The session configuration a user ships is applied and recorded with the result.
+        let o = s.run(&[
+            "--ort-config",
+            "session.qdq_matmulnbits_accuracy_level=0",
+            "accuracy",
+            &root,
+            &id,
+            "--samples",
+            "2",
+            "--cosine-threshold",
+            "0.95",
+            "--top1-threshold",
+            "0.5",
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = json(&o);
+        assert_eq!(
+            v["session_config"],
+            serde_json::json!([["session.qdq_matmulnbits_accuracy_level", "0"]])
+        );
+        let o = s.run(&["--ort-config", "no-equals-sign", "accuracy", &root, &id]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("KEY=VALUE"), "{}", stderr(&o));
     }
 }
 

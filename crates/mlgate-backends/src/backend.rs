@@ -148,6 +148,10 @@ pub struct SessionInfo {
     pub execution_provider: ExecutionProvider,
     /// Time to load and prepare the model, in milliseconds.
     pub load_ms: f64,
+    /// Runtime-specific session configuration applied (ONNX Runtime's config entries, as
+    /// `key`, `value`); empty when none was set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub session_config: Vec<(String, String)>,
     /// What the runtime said while loading that a user should see (LiteRT's own warnings,
     /// its chatter filtered out). The library prints nothing; a caller shows these. Not
     /// stored or serialized: they describe this load, not the measurement.

@@ -22,6 +22,10 @@ pub struct RuntimeConfig {
     pub litert_library: Option<PathBuf>,
     /// The Python interpreter asked for installed packages (default `python3`).
     pub python: Option<PathBuf>,
+    /// ONNX Runtime session configuration entries (`key`, `value`) applied to every ONNX
+    /// Runtime session, e.g. `session.qdq_matmulnbits_accuracy_level`; recorded in every
+    /// session's [`crate::SessionInfo`], since they change what is measured.
+    pub onnxruntime_session_config: Vec<(String, String)>,
 }
 
 impl RuntimeConfig {

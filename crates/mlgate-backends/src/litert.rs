@@ -881,6 +881,7 @@ mod imp {
                     graph_optimization: options.graph_optimization,
                     execution_provider: options.execution_provider,
                     load_ms: 0.0,
+                    session_config: Vec::new(),
                     warnings: Vec::new(),
                 },
                 handles: h,

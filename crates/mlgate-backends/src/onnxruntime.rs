@@ -290,12 +290,14 @@ mod imp {
                 model: model.to_owned(),
                 detail,
             };
-            let session = catch_unwind(AssertUnwindSafe(|| build_session(rt, model, options)))
-                .unwrap_or_else(|_| {
-                    Err(load_err(
-                        "ONNX Runtime panicked while loading the model".into(),
-                    ))
-                })?;
+            let session = catch_unwind(AssertUnwindSafe(|| {
+                build_session(rt, model, options, &self.config.onnxruntime_session_config)
+            }))
+            .unwrap_or_else(|_| {
+                Err(load_err(
+                    "ONNX Runtime panicked while loading the model".into(),
+                ))
+            })?;
             let inputs = session
                 .inputs()
                 .iter()
@@ -327,13 +329,19 @@ mod imp {
                     graph_optimization: options.graph_optimization,
                     execution_provider: options.execution_provider,
                     load_ms: start.elapsed().as_secs_f64() * 1e3,
+                    session_config: self.config.onnxruntime_session_config.clone(),
                     warnings: Vec::new(),
                 },
             }))
         }
     }
 
-    fn build_session(rt: &Runtime, model: &Path, options: &SessionOptions) -> Result<OrtSession> {
+    fn build_session(
+        rt: &Runtime,
+        model: &Path,
+        options: &SessionOptions,
+        config: &[(String, String)],
+    ) -> Result<OrtSession> {
         let opt_err = |detail: String| BackendError::Options {
             backend: KIND,
             detail,
@@ -361,6 +369,14 @@ mod imp {
             b = b
                 .with_inter_threads(n)
                 .map_err(|e| opt_err(e.to_string()))?;
+        }
+        for (key, value) in config {
+            b = b.with_config_entry(key, value).map_err(|e| {
+                opt_err(format!(
+                    "session config entry {key}={value}: {e}; see ONNX Runtime's \
+                     onnxruntime_session_options_config_keys.h for the keys"
+                ))
+            })?;
         }
         match options.execution_provider {
             ExecutionProvider::Cpu => {}

@@ -109,6 +109,7 @@ impl Backend for TractBackend {
                 graph_optimization: options.graph_optimization,
                 execution_provider: options.execution_provider,
                 load_ms: 0.0,
+                session_config: Vec::new(),
                 warnings: Vec::new(),
             },
         };

@@ -1353,6 +1353,7 @@ mod tests {
                 graph_optimization: mlgate_backends::OptLevel::default(),
                 execution_provider: mlgate_backends::ExecutionProvider::Cpu,
                 load_ms: 0.0,
+                session_config: Vec::new(),
                 warnings: Vec::new(),
             };
             let s = Spin {

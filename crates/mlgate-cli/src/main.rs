@@ -37,8 +37,23 @@ struct Cli {
     #[arg(long, global = true)]
     strict_output: bool,
 
+    /// An ONNX Runtime session configuration entry for every ONNX Runtime session of this
+    /// command (repeatable), e.g. `session.qdq_matmulnbits_accuracy_level=0`; recorded with
+    /// every result, since it changes what is measured.
+    #[arg(long, global = true, value_name = "KEY=VALUE", value_parser = parse_config_entry)]
+    ort_config: Vec<(String, String)>,
+
     #[command(subcommand)]
     command: Command,
+}
+
+fn parse_config_entry(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!(
+            "`{s}` is not KEY=VALUE (e.g. session.qdq_matmulnbits_accuracy_level=0)"
+        )),
+    }
 }
 
 #[derive(Subcommand)]
@@ -142,7 +157,8 @@ fn main() -> ExitCode {
     };
     let json = cli.json;
     let kind = cli.command.kind();
-    let ctx = cmd::context::Context::new(json, cli.strict_output, cli.workspace.clone());
+    let mut ctx = cmd::context::Context::new(json, cli.strict_output, cli.workspace.clone());
+    ctx.runtimes.onnxruntime_session_config = cli.ort_config.clone();
     let ctx = &ctx;
     let result = match cli.command {
         Command::Inspect(args) => cmd::inspect::run(args, ctx),

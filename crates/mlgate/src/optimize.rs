@@ -595,7 +595,7 @@ struct OutputAgreement {
     abs_sum: f64,
     values: u64,
     max_abs: f64,
-    /// Rows compared by arg-max (classifier-like outputs: float, rank ≥ 2, last dim > 1).
+    /// Rows compared by arg-max (classifier-like outputs, see [`classifier_like`]).
     top1_rows: u64,
     top1_agree: u64,
 }
@@ -654,7 +654,7 @@ impl Agreement {
             o.cosine_min = o.cosine_min.min(cos);
             o.samples += 1;
             let shape = a.shape();
-            if shape.len() >= 2 && shape[shape.len() - 1] > 1 && va.len() == vb.len() {
+            if classifier_like(a.name(), shape) && va.len() == vb.len() {
                 let width = shape[shape.len() - 1];
                 for (ra, rb) in va.chunks(width).zip(vb.chunks(width)) {
                     o.top1_rows += 1;
@@ -663,6 +663,25 @@ impl Agreement {
             }
         }
     }
+}
+
+/// Whether arg-max agreement means something for an output: `[batch, classes]` with more
+/// than one class, or a higher rank whose name says it holds class scores (an LM's
+/// `[batch, seq, vocab]` logits). Hidden states and feature maps are not classifiers: their
+/// arg-max is noise.
+fn classifier_like(name: &str, shape: &[usize]) -> bool {
+    let classes = shape.last().copied().unwrap_or(0);
+    if classes < 2 {
+        return false;
+    }
+    if shape.len() == 2 {
+        return true;
+    }
+    let name = name.to_ascii_lowercase();
+    shape.len() > 2
+        && ["logit", "prob", "score", "class"]
+            .iter()
+            .any(|k| name.contains(k))
 }
 
 fn argmax(v: &[f64]) -> usize {
@@ -729,7 +748,8 @@ pub struct OutputAccuracy {
     pub mean_abs_error: f64,
     /// Largest absolute difference.
     pub max_abs_error: f64,
-    /// Arg-max agreement of classifier-like outputs (float, rank ≥ 2, last dim > 1).
+    /// Arg-max agreement of classifier-like outputs: `[batch, classes]`, or any rank whose
+    /// name says logits, probabilities, scores or classes (per row of the last axis).
     pub top1: Option<Top1>,
     /// Whether this output met both thresholds.
     pub passed: bool,
@@ -759,6 +779,10 @@ pub struct AccuracyReport {
     pub backend: BackendKind,
     /// Its version, when known.
     pub runtime_version: Option<String>,
+    /// Runtime session configuration in effect (`--ort-config`), which can change the
+    /// numbers (e.g. the activation precision of int4 kernels).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub session_config: Vec<(String, String)>,
     /// Input samples compared.
     pub samples: usize,
     /// Seed of the first sample.
@@ -894,6 +918,7 @@ pub fn accuracy(ws: Option<&Workspace>, req: &AccuracyRequest) -> Result<Accurac
         candidate: describe(&req.candidate),
         backend: kind,
         runtime_version: cand.info().runtime_version.clone(),
+        session_config: cand.info().session_config.clone(),
         samples,
         seed: req.seed,
         inputs: inputs_text,
@@ -915,6 +940,7 @@ pub fn accuracy(ws: Option<&Workspace>, req: &AccuracyRequest) -> Result<Accurac
                 "seed": req.seed,
                 "backend": kind.name(),
                 "runtime_version": report.runtime_version,
+                "session_config": report.session_config,
                 "cosine_threshold": req.cosine_threshold,
                 "top1_threshold": req.top1_threshold,
             }),
@@ -927,6 +953,15 @@ pub fn accuracy(ws: Option<&Workspace>, req: &AccuracyRequest) -> Result<Accurac
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_class_scores_are_compared_by_arg_max() {
+        assert!(classifier_like("output", &[1, 1000]));
+        assert!(classifier_like("logits", &[1, 128, 4096]));
+        assert!(!classifier_like("last_hidden_state", &[1, 128, 128]));
+        assert!(!classifier_like("probs", &[1, 1]));
+        assert!(!classifier_like("feature_map", &[1, 32, 56, 56]));
+    }
 
     #[test]
     fn wilson_matches_published_values() {

@@ -53,6 +53,7 @@ pub(super) fn load(model: &Path, options: &SessionOptions) -> Result<Box<dyn Ses
             graph_optimization: options.graph_optimization,
             execution_provider: options.execution_provider,
             load_ms: start.elapsed().as_secs_f64() * 1e3,
+            session_config: Vec::new(),
             warnings: Vec::new(),
         },
     }))
