@@ -5,37 +5,33 @@
 use mlgate_testkit::{json, sandbox, stderr, stdout, Sandbox};
 use serde_json::Value;
 
-fn ok(s: &Sandbox, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    let o = s.run(&all);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{args:?}\n{}\n{}",
-        stdout(&o),
-        stderr(&o)
+/// A refused or failed optimize leaves no staging directory behind in the workspace.
+fn assert_nothing_staged(s: &Sandbox) {
+    let leftovers: Vec<_> = std::fs::read_dir(s.workspace())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("optimize-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "staging directories left: {leftovers:?}"
     );
-    json(&o)
 }
 
 fn builds(s: &Sandbox) -> Vec<Value> {
-    ok(s, &["log"])["builds"].as_array().unwrap().clone()
+    s.json_ok(&["log"])["builds"].as_array().unwrap().clone()
 }
 
 fn imported_cnn(s: &Sandbox) -> String {
     let models = s.fixtures();
     let cnn = models.join("vision_cnn.onnx");
-    let v = ok(
-        s,
-        &[
-            "import",
-            "--model",
-            cnn.to_str().unwrap(),
-            "--target",
-            "tract_cpu",
-        ],
-    );
+    let v = s.json_ok(&[
+        "import",
+        "--model",
+        cnn.to_str().unwrap(),
+        "--target",
+        "tract_cpu",
+    ]);
     v["build"]["id"].as_str().unwrap().to_string()
 }
 
@@ -43,25 +39,19 @@ fn imported_cnn(s: &Sandbox) -> String {
 fn a_chain_of_passes_is_registered_as_lineage_and_reused_when_run_again() {
     let s = sandbox!();
     let root = imported_cnn(&s);
-    let pruned = ok(
-        &s,
-        &["optimize", &root, "--pass", "prune", "--sparsity", "0.5"],
-    );
+    let pruned = s.json_ok(&["optimize", &root, "--pass", "prune", "--sparsity", "0.5"]);
     assert_eq!(pruned["created"], true);
     assert_eq!(pruned["label"], "prune(0.50)");
     assert_eq!(pruned["build"]["parent_id"], root.as_str());
     let pruned_id = pruned["build"]["id"].as_str().unwrap().to_string();
-    let chained = ok(
-        &s,
-        &[
-            "optimize",
-            &pruned_id[..12],
-            "--pass",
-            "quantize",
-            "--method",
-            "int8",
-        ],
-    );
+    let chained = s.json_ok(&[
+        "optimize",
+        &pruned_id[..12],
+        "--pass",
+        "quantize",
+        "--method",
+        "int8",
+    ]);
     assert_eq!(chained["build"]["parent_id"], pruned_id.as_str());
     assert_eq!(chained["build"]["root_id"], root.as_str());
     assert!(chained["check"]["min_cosine"].as_f64().unwrap() > 0.5);
@@ -76,10 +66,7 @@ fn a_chain_of_passes_is_registered_as_lineage_and_reused_when_run_again() {
     assert_eq!(count, 3);
 
     // The same chain again: the same builds, nothing new.
-    let again = ok(
-        &s,
-        &["optimize", &root, "--pass", "prune", "--sparsity", "0.5"],
-    );
+    let again = s.json_ok(&["optimize", &root, "--pass", "prune", "--sparsity", "0.5"]);
     assert_eq!(again["created"], false);
     assert_eq!(again["build"]["id"], pruned_id.as_str());
     assert!(again["pass"].is_null());
@@ -91,10 +78,7 @@ fn a_chain_of_passes_is_registered_as_lineage_and_reused_when_run_again() {
         text.contains("prune(0.50)") && text.contains("int8"),
         "{text}"
     );
-    let palettized = ok(
-        &s,
-        &["optimize", &root, "--pass", "palettize", "--nbits", "4"],
-    );
+    let palettized = s.json_ok(&["optimize", &root, "--pass", "palettize", "--nbits", "4"]);
     let (parent, size) = (
         palettized["parent_size_bytes"].as_u64().unwrap(),
         palettized["size_bytes"].as_u64().unwrap(),
@@ -107,16 +91,13 @@ fn bad_input_exits_2_and_leaves_the_registry_unchanged() {
     let s = sandbox!();
     let root = imported_cnn(&s);
     let tflite = s.path().join("models/twin_cnn.tflite");
-    let t = ok(
-        &s,
-        &[
-            "import",
-            "--model",
-            tflite.to_str().unwrap(),
-            "--target",
-            "generic_linux",
-        ],
-    );
+    let t = s.json_ok(&[
+        "import",
+        "--model",
+        tflite.to_str().unwrap(),
+        "--target",
+        "generic_linux",
+    ]);
     let tflite_id = t["build"]["id"].as_str().unwrap().to_string();
     let before = builds(&s);
     for (args, mention) in [
@@ -154,28 +135,16 @@ fn bad_input_exits_2_and_leaves_the_registry_unchanged() {
     let o = s.run(&["optimize", "no-such-build", "--pass", "prune"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(builds(&s), before);
-    // Nothing was staged and left behind either.
-    let leftovers: Vec<_> = std::fs::read_dir(s.workspace())
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("optimize-"))
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "staging directories left: {leftovers:?}"
-    );
+    assert_nothing_staged(&s);
 }
 
 #[test]
 fn accuracy_passes_a_close_variant_fails_a_lossy_one_and_records_both() {
     let s = sandbox!();
     let root = imported_cnn(&s);
-    let int8 = ok(
-        &s,
-        &["optimize", &root, "--pass", "quantize", "--method", "int8"],
-    );
+    let int8 = s.json_ok(&["optimize", &root, "--pass", "quantize", "--method", "int8"]);
     let int8 = int8["build"]["id"].as_str().unwrap().to_string();
-    let close = ok(&s, &["accuracy", &root, &int8, "--samples", "4"]);
+    let close = s.json_ok(&["accuracy", &root, &int8, "--samples", "4"]);
     assert_eq!(close["schema"], "mlgate.accuracy/v1");
     assert_eq!(close["passed"], true, "{close}");
     assert!(close["recorded_id"].is_number());
@@ -183,10 +152,7 @@ fn accuracy_passes_a_close_variant_fails_a_lossy_one_and_records_both() {
     assert!(out["cosine_mean"].as_f64().unwrap() >= 0.98, "{out}");
     assert_eq!(out["top1"]["rows"], 4);
 
-    let lossy = ok(
-        &s,
-        &["optimize", &root, "--pass", "palettize", "--nbits", "1"],
-    );
+    let lossy = s.json_ok(&["optimize", &root, "--pass", "palettize", "--nbits", "1"]);
     let lossy = lossy["build"]["id"].as_str().unwrap().to_string();
     let o = s.run(&["accuracy", &root, &lossy, "--samples", "4"]);
     assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
@@ -270,7 +236,7 @@ fn int8_static_is_registered_with_its_calibration_data_and_reused() {
     };
     let args = flags(npz.to_str().unwrap());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let v = ok(&s, &args);
+    let v = s.json_ok(&args);
     assert_eq!(v["created"], true);
     let label = v["label"].as_str().unwrap().to_string();
     assert!(label.starts_with("int8(static,minmax,"), "{label}");
@@ -292,7 +258,7 @@ fn int8_static_is_registered_with_its_calibration_data_and_reused() {
     std::fs::copy(&npz, &copy).unwrap();
     let args = flags(copy.to_str().unwrap());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let again = ok(&s, &args);
+    let again = s.json_ok(&args);
     assert_eq!(again["created"], false);
     assert_eq!(again["build"]["id"], id.as_str());
     assert_eq!(builds(&s).len(), count);
@@ -306,7 +272,7 @@ fn int8_static_is_registered_with_its_calibration_data_and_reused() {
     }
     let args = flags(npy_dir.to_str().unwrap());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let npy = ok(&s, &args);
+    let npy = s.json_ok(&args);
     assert_eq!(npy["created"], true);
     assert!(npy["check"]["min_cosine"].as_f64().unwrap() >= 0.98);
     let images = s.path().join("images");
@@ -318,7 +284,7 @@ fn int8_static_is_registered_with_its_calibration_data_and_reused() {
         "--per-channel".into(),
     ]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let img = ok(&s, &args);
+    let img = s.json_ok(&args);
     let label = img["label"].as_str().unwrap();
     assert!(
         label.starts_with("int8(static,perchannel,p99.999,"),
@@ -416,15 +382,7 @@ fn bad_calibration_data_exits_2_and_leaves_the_registry_unchanged() {
         assert!(stderr(&o).contains(mention), "{all:?}: {}", stderr(&o));
     }
     assert_eq!(builds(&s), before);
-    let leftovers: Vec<_> = std::fs::read_dir(s.workspace())
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("optimize-"))
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "staging directories left: {leftovers:?}"
-    );
+    assert_nothing_staged(&s);
 }
 
 mod needs_downloads {
@@ -437,16 +395,13 @@ mod needs_downloads {
         let s = sandbox!();
         s.require_runtimes(&["onnxruntime"]);
         let cnn = s.fixtures().join("vision_cnn.onnx");
-        let root = ok(
-            &s,
-            &[
-                "import",
-                "--model",
-                cnn.to_str().unwrap(),
-                "--target",
-                "onnxruntime_cpu",
-            ],
-        )["build"]["id"]
+        let root = s.json_ok(&[
+            "import",
+            "--model",
+            cnn.to_str().unwrap(),
+            "--target",
+            "onnxruntime_cpu",
+        ])["build"]["id"]
             .as_str()
             .unwrap()
             .to_string();
@@ -472,7 +427,7 @@ mod needs_downloads {
                 data,
             ];
             args.extend(extra);
-            let v = ok(&s, &args);
+            let v = s.json_ok(&args);
             assert_eq!(v["check"]["backend"], "onnxruntime", "{v}");
             assert!(v["check"]["fallback_from"].is_null(), "{v}");
             let cos = v["check"]["min_cosine"].as_f64().unwrap();
@@ -492,7 +447,7 @@ mod needs_downloads {
     /// inference) and Python ONNX Runtime on the inputs mlgate used, against mlgate's outputs.
     fn python_crosscheck(s: &Sandbox, build: &str) -> Value {
         let python = mlgate_testkit::testdata("pyenv-onnx").join("bin/python");
-        let detail = ok(s, &["log", build]);
+        let detail = s.json_ok(&["log", build]);
         let artifact = detail["artifact_path"].as_str().unwrap().to_string();
         let (inputs, outputs) = (
             s.path().join(format!("{build}-in.npz")),
@@ -535,16 +490,13 @@ mod needs_downloads {
         let mut checked = Vec::new();
         for fixture in ["vision_cnn.onnx", "nlp_encoder.onnx"] {
             let path = models.join(fixture);
-            let root = ok(
-                &s,
-                &[
-                    "import",
-                    "--model",
-                    path.to_str().unwrap(),
-                    "--target",
-                    "onnxruntime_cpu",
-                ],
-            )["build"]["id"]
+            let root = s.json_ok(&[
+                "import",
+                "--model",
+                path.to_str().unwrap(),
+                "--target",
+                "onnxruntime_cpu",
+            ])["build"]["id"]
                 .as_str()
                 .unwrap()
                 .to_string();
@@ -558,7 +510,7 @@ mod needs_downloads {
             ] {
                 let mut args = vec!["optimize", root.as_str()];
                 args.extend(flags);
-                let v = ok(&s, &args);
+                let v = s.json_ok(&args);
                 let id = v["build"]["id"].as_str().unwrap()[..12].to_string();
                 let report = python_crosscheck(&s, &id);
                 let rel = report["max_rel_l2"].as_f64().unwrap();
@@ -577,16 +529,13 @@ mod needs_downloads {
         s.require_runtimes(&["onnxruntime"]);
         let model =
             mlgate_testkit::testdata("rapidocr").join("ch_ppocr_mobile_v2.0_cls_infer.onnx");
-        let root = ok(
-            &s,
-            &[
-                "import",
-                "--model",
-                model.to_str().unwrap(),
-                "--target",
-                "onnxruntime_cpu",
-            ],
-        )["build"]["id"]
+        let root = s.json_ok(&[
+            "import",
+            "--model",
+            model.to_str().unwrap(),
+            "--target",
+            "onnxruntime_cpu",
+        ])["build"]["id"]
             .as_str()
             .unwrap()
             .to_string();
@@ -599,27 +548,24 @@ mod needs_downloads {
         ] {
             let mut args = vec!["optimize", root.as_str(), "--pass", "quantize"];
             args.extend(method);
-            let v = ok(&s, &args);
+            let v = s.json_ok(&args);
             let notes = v["pass"]["notes"].to_string();
             assert!(
                 notes.contains("Constant nodes became initializers"),
                 "{notes}"
             );
             let id = v["build"]["id"].as_str().unwrap().to_string();
-            let acc = ok(
-                &s,
-                &[
-                    "accuracy",
-                    &root,
-                    &id,
-                    "--samples",
-                    "8",
-                    "--cosine-threshold",
-                    cosine,
-                    "--top1-threshold",
-                    "0.5",
-                ],
-            );
+            let acc = s.json_ok(&[
+                "accuracy",
+                &root,
+                &id,
+                "--samples",
+                "8",
+                "--cosine-threshold",
+                cosine,
+                "--top1-threshold",
+                "0.5",
+            ]);
             assert_eq!(acc["passed"], true, "{method:?}: {acc}");
         }
     }
@@ -630,10 +576,7 @@ mod needs_downloads {
         let s = sandbox!();
         s.require_runtimes(&["onnxruntime"]);
         let root = imported_cnn(&s);
-        let v = ok(
-            &s,
-            &["optimize", &root, "--pass", "quantize", "--method", "int4"],
-        );
+        let v = s.json_ok(&["optimize", &root, "--pass", "quantize", "--method", "int4"]);
         assert_eq!(v["label"], "int4(b32)");
         assert_eq!(v["check"]["backend"], "onnxruntime");
         assert!(v["check"]["fallback_from"]
@@ -643,20 +586,17 @@ mod needs_downloads {
         assert_eq!(v["build"]["backend"], "onnxruntime");
         assert_eq!(v["pass"]["opset_after"], 21);
         let id = v["build"]["id"].as_str().unwrap().to_string();
-        let acc = ok(
-            &s,
-            &[
-                "accuracy",
-                &root,
-                &id,
-                "--samples",
-                "2",
-                "--cosine-threshold",
-                "0.95",
-                "--top1-threshold",
-                "0.5",
-            ],
-        );
+        let acc = s.json_ok(&[
+            "accuracy",
+            &root,
+            &id,
+            "--samples",
+            "2",
+            "--cosine-threshold",
+            "0.95",
+            "--top1-threshold",
+            "0.5",
+        ]);
         assert_eq!(acc["backend"], "onnxruntime");
         // The session configuration a user ships is applied and recorded with the result.
         let o = s.run(&[
@@ -689,17 +629,14 @@ mod needs_downloads {
 fn explore_scores_every_measured_variant_by_the_stated_rule() {
     let s = sandbox!();
     let root = imported_cnn(&s);
-    let v = ok(
-        &s,
-        &[
-            "explore",
-            &root,
-            "--methods",
-            "int8,palettize_8,prune_0.50",
-            "--max-time",
-            "2",
-        ],
-    );
+    let v = s.json_ok(&[
+        "explore",
+        &root,
+        "--methods",
+        "int8,palettize_8,prune_0.50",
+        "--max-time",
+        "2",
+    ]);
     assert_eq!(v["schema"], "mlgate.explore/v1");
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 4);
@@ -707,7 +644,7 @@ fn explore_scores_every_measured_variant_by_the_stated_rule() {
     for r in &rows[1..] {
         let id = r["build_id"].as_str().unwrap();
         // Every variant is a registered child of the baseline.
-        let detail = ok(&s, &["log", id]);
+        let detail = s.json_ok(&["log", id]);
         assert_eq!(detail["build"]["parent_id"], root.as_str());
         if let Some(score) = r["score"].as_f64() {
             let lat = r["latency_ratio"].as_f64().unwrap();
@@ -733,9 +670,6 @@ fn explore_scores_every_measured_variant_by_the_stated_rule() {
     }
     // A second run reuses every variant.
     let before = builds(&s).len();
-    ok(
-        &s,
-        &["explore", &root, "--methods", "int8", "--max-time", "1"],
-    );
+    s.json_ok(&["explore", &root, "--methods", "int8", "--max-time", "1"]);
     assert_eq!(builds(&s).len(), before);
 }

@@ -4,43 +4,20 @@
 use mlgate_testkit::{json, sandbox, stderr, stdout, Sandbox};
 use serde_json::Value;
 
-fn ok(s: &Sandbox, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    let o = s.run(&all);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{args:?}\n{}\n{}",
-        stdout(&o),
-        stderr(&o)
-    );
-    json(&o)
-}
-
 /// The CNN imported for tract, and two variants: int8 (close) and 1-bit palettes (lossy).
 fn cnn_with_variants(s: &Sandbox) -> (String, String, String) {
     let cnn = s.fixtures().join("vision_cnn.onnx");
-    let root = ok(
-        s,
-        &[
-            "import",
-            "--model",
-            cnn.to_str().unwrap(),
-            "--target",
-            "tract_cpu",
-        ],
-    );
+    let root = s.json_ok(&[
+        "import",
+        "--model",
+        cnn.to_str().unwrap(),
+        "--target",
+        "tract_cpu",
+    ]);
     let root = root["build"]["id"].as_str().unwrap().to_string();
     let id = |v: Value| v["build"]["id"].as_str().unwrap().to_string();
-    let int8 = id(ok(
-        s,
-        &["optimize", &root, "--pass", "quantize", "--method", "int8"],
-    ));
-    let lossy = id(ok(
-        s,
-        &["optimize", &root, "--pass", "palettize", "--nbits", "1"],
-    ));
+    let int8 = id(s.json_ok(&["optimize", &root, "--pass", "quantize", "--method", "int8"]));
+    let lossy = id(s.json_ok(&["optimize", &root, "--pass", "palettize", "--nbits", "1"]));
     (root, int8, lossy)
 }
 
@@ -119,18 +96,15 @@ fn compare_gates_accuracy_when_asked_and_only_then() {
 fn compare_quantization_reports_size_latency_and_accuracy_side_by_side() {
     let s = sandbox!();
     let (root, int8, _) = cnn_with_variants(&s);
-    let v = ok(
-        &s,
-        &[
-            "compare-quantization",
-            &root,
-            &int8,
-            "--accuracy-samples",
-            "4",
-            "--max-time",
-            "2",
-        ],
-    );
+    let v = s.json_ok(&[
+        "compare-quantization",
+        &root,
+        &int8,
+        "--accuracy-samples",
+        "4",
+        "--max-time",
+        "2",
+    ]);
     assert_eq!(v["schema"], "mlgate.compare-quantization/v1");
     let (a, b) = (
         v["fp32_size_bytes"].as_u64().unwrap(),
@@ -150,9 +124,9 @@ fn ci_explore_gates_what_explore_recommends_and_says_so() {
     let s = sandbox!();
     let cnn = s.fixtures().join("vision_cnn.onnx");
     let cnn = cnn.to_str().unwrap();
-    let root = ok(&s, &["import", "--model", cnn, "--target", "tract_cpu"]);
+    let root = s.json_ok(&["import", "--model", cnn, "--target", "tract_cpu"]);
     let root = root["build"]["id"].as_str().unwrap().to_string();
-    ok(&s, &["tag", "create", &root, "main-cnn"]);
+    s.json_ok(&["tag", "create", &root, "main-cnn"]);
     let o = s.run(&[
         "ci",
         "--model",
@@ -169,7 +143,7 @@ fn ci_explore_gates_what_explore_recommends_and_says_so() {
     let warnings = report["verdict"]["warnings"].to_string();
     assert!(warnings.contains("--explore: 3 variants"), "{warnings}");
     // The variants are the model's children in the registry.
-    let log = ok(&s, &["log"]);
+    let log = s.json_ok(&["log"]);
     let children = log["builds"]
         .as_array()
         .unwrap()
@@ -198,7 +172,7 @@ fn explore_takes_calibration_data_for_static_int8_and_refuses_it_without() {
     let s = sandbox!();
     let cnn = s.fixtures().join("vision_cnn.onnx");
     let cnn = cnn.to_str().unwrap();
-    let root = ok(&s, &["import", "--model", cnn, "--target", "tract_cpu"]);
+    let root = s.json_ok(&["import", "--model", cnn, "--target", "tract_cpu"]);
     let root = root["build"]["id"].as_str().unwrap().to_string();
     let o = s.run(&["explore", &root, "--methods", "int8_static"]);
     assert_eq!(o.status.code(), Some(2));
@@ -213,19 +187,16 @@ fn explore_takes_calibration_data_for_static_int8_and_refuses_it_without() {
         npz.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v = ok(
-        &s,
-        &[
-            "explore",
-            &root,
-            "--methods",
-            "int8_static",
-            "--calibration-data",
-            npz.to_str().unwrap(),
-            "--max-time",
-            "2",
-        ],
-    );
+    let v = s.json_ok(&[
+        "explore",
+        &root,
+        "--methods",
+        "int8_static",
+        "--calibration-data",
+        npz.to_str().unwrap(),
+        "--max-time",
+        "2",
+    ]);
     let row = &v["rows"][1];
     assert!(
         row["method"]
@@ -251,10 +222,7 @@ fn accuracy_and_the_gate_take_a_dataset_instead_of_synthesized_inputs() {
         npz.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v = ok(
-        &s,
-        &["accuracy", &root, &int8, "--dataset", npz.to_str().unwrap()],
-    );
+    let v = s.json_ok(&["accuracy", &root, &int8, "--dataset", npz.to_str().unwrap()]);
     assert_eq!(v["samples"], 1, "{v}");
     assert!(v["inputs"].as_str().unwrap().contains("dataset.npz"), "{v}");
     let o = s.run(&[

@@ -346,3 +346,44 @@ pub(crate) fn hoist_constants(model: &mut mlgate_ir::onnx::proto::ModelProto) ->
     }
     moved
 }
+
+/// Symmetric int8 of a weight in its own layout: one scale, or one per index of `axis`.
+pub(crate) fn symmetric_int8(
+    values: &[f32],
+    dims: &[i64],
+    axis: Option<i64>,
+) -> (Vec<i8>, Vec<f32>) {
+    let (channels, inner) = match axis {
+        None => (1, values.len()),
+        Some(a) => {
+            let a = a as usize;
+            let c = dims[a] as usize;
+            let inner: usize = dims[a + 1..].iter().map(|&d| d as usize).product();
+            (c, inner)
+        }
+    };
+    let channel_of = |i: usize| {
+        if channels == 1 {
+            0
+        } else {
+            (i / inner) % channels
+        }
+    };
+    let mut max = vec![0f32; channels];
+    for (i, v) in values.iter().enumerate() {
+        if v.is_finite() {
+            let c = channel_of(i);
+            max[c] = max[c].max(v.abs());
+        }
+    }
+    let scales: Vec<f32> = max
+        .iter()
+        .map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 })
+        .collect();
+    let q = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| quantize(v, scales[channel_of(i)], -127.0, 127.0) as i8)
+        .collect();
+    (q, scales)
+}

@@ -193,34 +193,13 @@ fn quantize_weight(
     } else {
         (values.to_vec(), dims.to_vec())
     };
-    let channels = match (per_channel, kind) {
-        (false, _) => 1,
-        (true, Kind::Conv) => dims[0] as usize,
-        (true, _) => dims[1] as usize,
+    let axis = match (per_channel, kind) {
+        (false, _) => None,
+        (true, Kind::Conv) => Some(0),
+        (true, _) => Some(1),
     };
-    let channel_of = |i: usize| -> usize {
-        match (channels, kind) {
-            (1, _) => 0,
-            (_, Kind::Conv) => i / (values.len() / channels),
-            _ => i % channels,
-        }
-    };
-    let mut max = vec![0f32; channels];
-    for (i, v) in values.iter().enumerate() {
-        if v.is_finite() {
-            let c = channel_of(i);
-            max[c] = max[c].max(v.abs());
-        }
-    }
-    let scales: Vec<f32> = max
-        .iter()
-        .map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 })
-        .collect();
-    let q = values
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| graph::quantize(v, scales[channel_of(i)], -127.0, 127.0) as i8)
-        .collect();
+    let (q, scales) = graph::symmetric_int8(&values, &dims, axis);
+    let channels = scales.len();
     let scale_dims = match (channels, kind) {
         (1, _) => vec![],
         // Broadcast against the [N, M, spatial...] Conv output.

@@ -496,174 +496,167 @@ fn rewrite(
     let nodes = std::mem::take(&mut graph.node);
     let mut new_nodes: Vec<NodeProto> = Vec::with_capacity(nodes.len() * 2);
     for (i, mut n) in nodes.into_iter().enumerate() {
-        let Some(site) = by_node.get(&i) else {
-            if qdq_after.contains(&i) {
-                report.nodes_added += output_qdq(
-                    n,
-                    &range_of,
-                    &mut names,
-                    &mut new_nodes,
-                    &mut new_inits,
-                    &mut is_dq,
-                )?;
+        // A quantized op gets Q/DQ on its inputs and its weight; every node may then get
+        // Q/DQ on its output.
+        if let Some(site) = by_node.get(&i) {
+            let base = if n.name().is_empty() {
+                n.op_type().to_string()
             } else {
-                new_nodes.push(n);
-            }
-            continue;
-        };
-        let base = if n.name().is_empty() {
-            n.op_type().to_string()
-        } else {
-            n.name().to_string()
-        };
-        // The activation in.
-        let x = n.input[0].clone();
-        let (x_scale, _) = {
-            let (lo, hi) = range_of(&x)?;
-            uint8_params(lo, hi)
-        };
-        if !is_dq.contains(&x) {
-            let dq = match dq_of.get(&x) {
-                Some(dq) => dq.clone(),
-                None => {
-                    let (lo, hi) = range_of(&x)?;
-                    let dq = names.fresh(&format!("{x}_dequantized"));
-                    qdq_pair(
-                        &x,
-                        &dq,
-                        lo,
-                        hi,
-                        &base,
-                        &mut names,
-                        &mut new_nodes,
-                        &mut new_inits,
-                    );
-                    report.nodes_added += 2;
-                    dq_of.insert(x.clone(), dq.clone());
-                    dq
-                }
+                n.name().to_string()
             };
-            n.input[0] = dq;
-        }
-        // The weight.
-        let w = &graph.initializer[site.weight];
-        let axis = per_channel.then_some(match site.kind {
-            Kind::Conv | Kind::Gemm { trans_b: true } => 0,
-            Kind::MatMul | Kind::Gemm { trans_b: false } => 1,
-        });
-        let key = (w.name().to_string(), axis);
-        if !weights.contains_key(&key) {
-            let values = float_values(w)?.expect("float weight");
-            let (q, scales) = quantize_weight(&values, &w.dims, axis);
-            let wname = names.fresh(&format!("{}_int8", w.name()));
-            let sname = names.fresh(&format!("{}_scale", w.name()));
-            let zname = names.fresh(&format!("{}_zero_point", w.name()));
-            let channel_dims: Vec<i64> = match axis {
-                Some(_) => vec![scales.len() as i64],
-                None => vec![],
+            // The activation in.
+            let x = n.input[0].clone();
+            let (x_scale, _) = {
+                let (lo, hi) = range_of(&x)?;
+                uint8_params(lo, hi)
             };
-            let qt = raw_tensor(
-                &wname,
-                &w.dims,
-                DataType::Int8,
-                q.iter().map(|&v| v as u8).collect(),
-            );
-            let st = graph::f32_tensor(&sname, &channel_dims, &scales);
-            let zt = raw_tensor(
-                &zname,
-                &channel_dims,
-                DataType::Int8,
-                vec![0u8; scales.len()],
-            );
-            report.weight_bytes_before += graph::data_bytes(w);
-            report.weight_bytes_after +=
-                graph::data_bytes(&qt) + graph::data_bytes(&st) + graph::data_bytes(&zt);
-            report.tensors_changed += 1;
-            new_inits.extend([qt, st, zt]);
-            weights.insert(
-                key.clone(),
-                WeightQ {
-                    name: wname,
-                    scale: sname,
-                    zero: zname,
-                    scales,
-                    axis,
-                },
-            );
-        }
-        let wq = &weights[&key];
-        let w_dq = names.fresh(&format!("{}_dequantized", w.name()));
-        new_nodes.push(node(
-            "DequantizeLinear",
-            names.fresh(&base),
-            &[&wq.name, &wq.scale, &wq.zero],
-            &[&w_dq],
-            wq.axis.map(|a| attr_int("axis", a)).into_iter().collect(),
-        ));
-        report.nodes_added += 1;
-        n.input[1] = w_dq;
-        // The bias, as int32 at scale x_scale × w_scale, when it is a plain [channels] vector.
-        if let Some(b) = n.input.get(2).filter(|b| !b.is_empty()).cloned() {
-            let beta = graph::float_attr(&n, "beta", 1.0);
-            let channels = match site.kind {
-                Kind::Conv => w.dims[0],
-                Kind::Gemm { trans_b: true } => w.dims[0],
-                _ => w.dims[1],
-            };
-            let bias = index
-                .get(&b)
-                .map(|&bi| &graph.initializer[bi])
-                .filter(|t| t.dims == [channels] && beta == 1.0);
-            if let Some(bt) = bias {
-                if let Some(values) = float_values(bt)? {
-                    let scales: Vec<f32> = (0..values.len())
-                        .map(|c| x_scale * wq.scales[if wq.scales.len() == 1 { 0 } else { c }])
-                        .collect();
-                    let q: Option<Vec<i32>> = values
-                        .iter()
-                        .zip(&scales)
-                        .map(|(&v, &s)| {
-                            let q = (f64::from(v) / f64::from(s)).round();
-                            (s > 0.0 && q.abs() < f64::from(i32::MAX)).then_some(q as i32)
-                        })
-                        .collect();
-                    if let Some(q) = q {
-                        let bname = names.fresh(&format!("{b}_int32"));
-                        let bs = names.fresh(&format!("{b}_scale"));
-                        let bz = names.fresh(&format!("{b}_zero_point"));
-                        let bdq = names.fresh(&format!("{b}_dequantized"));
-                        let (sdims, svals): (Vec<i64>, Vec<f32>) = if wq.scales.len() == 1 {
-                            (vec![], vec![scales[0]])
-                        } else {
-                            (vec![channels], scales.clone())
-                        };
-                        let qt = raw_tensor(
-                            &bname,
-                            &[channels],
-                            DataType::Int32,
-                            q.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            if !is_dq.contains(&x) {
+                let dq = match dq_of.get(&x) {
+                    Some(dq) => dq.clone(),
+                    None => {
+                        let (lo, hi) = range_of(&x)?;
+                        let dq = names.fresh(&format!("{x}_dequantized"));
+                        qdq_pair(
+                            &x,
+                            &dq,
+                            lo,
+                            hi,
+                            &base,
+                            &mut names,
+                            &mut new_nodes,
+                            &mut new_inits,
                         );
-                        let st = graph::f32_tensor(&bs, &sdims, &svals);
-                        let zt =
-                            raw_tensor(&bz, &sdims, DataType::Int32, vec![0u8; 4 * svals.len()]);
-                        report.weight_bytes_before += graph::data_bytes(bt);
-                        report.weight_bytes_after += graph::data_bytes(&qt)
-                            + graph::data_bytes(&st)
-                            + graph::data_bytes(&zt);
-                        new_inits.extend([qt, st, zt]);
-                        new_nodes.push(node(
-                            "DequantizeLinear",
-                            names.fresh(&base),
-                            &[&bname, &bs, &bz],
-                            &[&bdq],
-                            if sdims.is_empty() {
-                                vec![]
+                        report.nodes_added += 2;
+                        dq_of.insert(x.clone(), dq.clone());
+                        dq
+                    }
+                };
+                n.input[0] = dq;
+            }
+            // The weight.
+            let w = &graph.initializer[site.weight];
+            let axis = per_channel.then_some(match site.kind {
+                Kind::Conv | Kind::Gemm { trans_b: true } => 0,
+                Kind::MatMul | Kind::Gemm { trans_b: false } => 1,
+            });
+            let key = (w.name().to_string(), axis);
+            if !weights.contains_key(&key) {
+                let values = float_values(w)?.expect("float weight");
+                let (q, scales) = graph::symmetric_int8(&values, &w.dims, axis);
+                let wname = names.fresh(&format!("{}_int8", w.name()));
+                let sname = names.fresh(&format!("{}_scale", w.name()));
+                let zname = names.fresh(&format!("{}_zero_point", w.name()));
+                let channel_dims: Vec<i64> = match axis {
+                    Some(_) => vec![scales.len() as i64],
+                    None => vec![],
+                };
+                let qt = raw_tensor(
+                    &wname,
+                    &w.dims,
+                    DataType::Int8,
+                    q.iter().map(|&v| v as u8).collect(),
+                );
+                let st = graph::f32_tensor(&sname, &channel_dims, &scales);
+                let zt = raw_tensor(
+                    &zname,
+                    &channel_dims,
+                    DataType::Int8,
+                    vec![0u8; scales.len()],
+                );
+                report.weight_bytes_before += graph::data_bytes(w);
+                report.weight_bytes_after +=
+                    graph::data_bytes(&qt) + graph::data_bytes(&st) + graph::data_bytes(&zt);
+                report.tensors_changed += 1;
+                new_inits.extend([qt, st, zt]);
+                weights.insert(
+                    key.clone(),
+                    WeightQ {
+                        name: wname,
+                        scale: sname,
+                        zero: zname,
+                        scales,
+                        axis,
+                    },
+                );
+            }
+            let wq = &weights[&key];
+            let w_dq = names.fresh(&format!("{}_dequantized", w.name()));
+            new_nodes.push(node(
+                "DequantizeLinear",
+                names.fresh(&base),
+                &[&wq.name, &wq.scale, &wq.zero],
+                &[&w_dq],
+                wq.axis.map(|a| attr_int("axis", a)).into_iter().collect(),
+            ));
+            report.nodes_added += 1;
+            n.input[1] = w_dq;
+            // The bias, as int32 at scale x_scale × w_scale, when it is a plain [channels] vector.
+            if let Some(b) = n.input.get(2).filter(|b| !b.is_empty()).cloned() {
+                let beta = graph::float_attr(&n, "beta", 1.0);
+                let channels = match site.kind {
+                    Kind::Conv => w.dims[0],
+                    Kind::Gemm { trans_b: true } => w.dims[0],
+                    _ => w.dims[1],
+                };
+                let bias = index
+                    .get(&b)
+                    .map(|&bi| &graph.initializer[bi])
+                    .filter(|t| t.dims == [channels] && beta == 1.0);
+                if let Some(bt) = bias {
+                    if let Some(values) = float_values(bt)? {
+                        let scales: Vec<f32> = (0..values.len())
+                            .map(|c| x_scale * wq.scales[if wq.scales.len() == 1 { 0 } else { c }])
+                            .collect();
+                        let q: Option<Vec<i32>> = values
+                            .iter()
+                            .zip(&scales)
+                            .map(|(&v, &s)| {
+                                let q = (f64::from(v) / f64::from(s)).round();
+                                (s > 0.0 && q.abs() < f64::from(i32::MAX)).then_some(q as i32)
+                            })
+                            .collect();
+                        if let Some(q) = q {
+                            let bname = names.fresh(&format!("{b}_int32"));
+                            let bs = names.fresh(&format!("{b}_scale"));
+                            let bz = names.fresh(&format!("{b}_zero_point"));
+                            let bdq = names.fresh(&format!("{b}_dequantized"));
+                            let (sdims, svals): (Vec<i64>, Vec<f32>) = if wq.scales.len() == 1 {
+                                (vec![], vec![scales[0]])
                             } else {
-                                vec![attr_int("axis", 0)]
-                            },
-                        ));
-                        report.nodes_added += 1;
-                        n.input[2] = bdq;
+                                (vec![channels], scales.clone())
+                            };
+                            let qt = raw_tensor(
+                                &bname,
+                                &[channels],
+                                DataType::Int32,
+                                q.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                            );
+                            let st = graph::f32_tensor(&bs, &sdims, &svals);
+                            let zt = raw_tensor(
+                                &bz,
+                                &sdims,
+                                DataType::Int32,
+                                vec![0u8; 4 * svals.len()],
+                            );
+                            report.weight_bytes_before += graph::data_bytes(bt);
+                            report.weight_bytes_after += graph::data_bytes(&qt)
+                                + graph::data_bytes(&st)
+                                + graph::data_bytes(&zt);
+                            new_inits.extend([qt, st, zt]);
+                            new_nodes.push(node(
+                                "DequantizeLinear",
+                                names.fresh(&base),
+                                &[&bname, &bs, &bz],
+                                &[&bdq],
+                                if sdims.is_empty() {
+                                    vec![]
+                                } else {
+                                    vec![attr_int("axis", 0)]
+                                },
+                            ));
+                            report.nodes_added += 1;
+                            n.input[2] = bdq;
+                        }
                     }
                 }
             }
@@ -746,43 +739,6 @@ fn qdq_pair(
     ));
 }
 
-/// Symmetric int8 of a weight in its own layout: one scale, or one per index of `axis`.
-fn quantize_weight(values: &[f32], dims: &[i64], axis: Option<i64>) -> (Vec<i8>, Vec<f32>) {
-    let (channels, inner) = match axis {
-        None => (1, values.len()),
-        Some(a) => {
-            let a = a as usize;
-            let c = dims[a] as usize;
-            let inner: usize = dims[a + 1..].iter().map(|&d| d as usize).product();
-            (c, inner)
-        }
-    };
-    let channel_of = |i: usize| {
-        if channels == 1 {
-            0
-        } else {
-            (i / inner) % channels
-        }
-    };
-    let mut max = vec![0f32; channels];
-    for (i, v) in values.iter().enumerate() {
-        if v.is_finite() {
-            let c = channel_of(i);
-            max[c] = max[c].max(v.abs());
-        }
-    }
-    let scales: Vec<f32> = max
-        .iter()
-        .map(|&m| if m > 0.0 { m / 127.0 } else { 1.0 })
-        .collect();
-    let q = values
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| graph::quantize(v, scales[channel_of(i)], -127.0, 127.0) as i8)
-        .collect();
-    (q, scales)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -841,12 +797,12 @@ mod tests {
     fn weights_quantize_along_the_asked_axis() {
         // [2, 3]: per axis 1, three scales from the column maxima.
         let w = [1.0, -2.0, 0.5, -4.0, 1.0, 0.25];
-        let (q, s) = quantize_weight(&w, &[2, 3], Some(1));
+        let (q, s) = graph::symmetric_int8(&w, &[2, 3], Some(1));
         assert_eq!(s, vec![4.0 / 127.0, 2.0 / 127.0, 0.5 / 127.0]);
         assert_eq!(q, vec![32, -127, 127, -127, 64, 64]);
-        let (_, s) = quantize_weight(&w, &[2, 3], Some(0));
+        let (_, s) = graph::symmetric_int8(&w, &[2, 3], Some(0));
         assert_eq!(s, vec![2.0 / 127.0, 4.0 / 127.0]);
-        let (q, s) = quantize_weight(&w, &[2, 3], None);
+        let (q, s) = graph::symmetric_int8(&w, &[2, 3], None);
         assert_eq!(s, vec![4.0 / 127.0]);
         assert_eq!(q[3], -127);
     }

@@ -254,6 +254,22 @@ impl Sandbox {
         output(cmd)
     }
 
+    /// `mlgate ARGS --json`, which must exit 0; its JSON output. A failure shows both
+    /// streams.
+    pub fn json_ok(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let o = self.run(&all);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{args:?}\n{}\n{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        json(&o)
+    }
+
     /// Runs with extra environment variables.
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = self.command(args);

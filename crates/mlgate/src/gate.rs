@@ -358,6 +358,17 @@ pub fn run_gate(
     })
 }
 
+/// The accuracy limits in force: cosine and top-1, each from flag or file, else 0.99.
+fn accuracy_limits(thresholds: &Thresholds) -> (f64, f64) {
+    let limit = |l: &Option<mlgate_registry::Sourced<f64>>, default: f64| {
+        l.as_ref().map_or(default, |s| s.value)
+    };
+    (
+        limit(&thresholds.cosine_min, mlgate_ci::DEFAULT_COSINE_MIN),
+        limit(&thresholds.top1_min, mlgate_ci::DEFAULT_TOP1_MIN),
+    )
+}
+
 /// Both models on the same synthesized samples (see [`crate::optimize::accuracy`]); the
 /// check is stored in the registry when both are builds.
 fn accuracy_evidence(
@@ -380,14 +391,8 @@ fn accuracy_evidence(
             candidate: model_ref(candidate),
             samples,
             seed: 42,
-            cosine_threshold: thresholds
-                .cosine_min
-                .as_ref()
-                .map_or(mlgate_ci::DEFAULT_COSINE_MIN, |s| s.value),
-            top1_threshold: thresholds
-                .top1_min
-                .as_ref()
-                .map_or(mlgate_ci::DEFAULT_TOP1_MIN, |s| s.value),
+            cosine_threshold: accuracy_limits(thresholds).0,
+            top1_threshold: accuracy_limits(thresholds).1,
             backend: settings.backend.clone(),
             runtimes: settings.runtimes.clone(),
             dataset: settings.accuracy_dataset.clone(),
@@ -714,14 +719,8 @@ fn ci_inner(ws: &Workspace, request: &CiRequest, progress: &mut dyn Progress) ->
                 fast: false,
                 max_time_s: None,
                 check_accuracy: request.settings.accuracy_samples.is_some(),
-                cosine_threshold: thresholds
-                    .cosine_min
-                    .as_ref()
-                    .map_or(mlgate_ci::DEFAULT_COSINE_MIN, |s| s.value),
-                top1_threshold: thresholds
-                    .top1_min
-                    .as_ref()
-                    .map_or(mlgate_ci::DEFAULT_TOP1_MIN, |s| s.value),
+                cosine_threshold: accuracy_limits(thresholds).0,
+                top1_threshold: accuracy_limits(thresholds).1,
                 accuracy_samples: request.settings.accuracy_samples.unwrap_or(16),
                 runtimes: request.settings.runtimes.clone(),
                 calibration_data: None,
