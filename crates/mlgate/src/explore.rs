@@ -34,7 +34,8 @@ pub const FAST_METHODS: [&str; 1] = ["fp16"];
 pub struct ExploreRequest {
     /// A build, or a model file imported first as the fp32 baseline.
     pub model: PathBuf,
-    /// Target of a file's import (default `tract_cpu`); its runtime measures every variant.
+    /// Target of a file's import (default `onnxruntime_cpu` when ONNX Runtime is installed,
+    /// else `tract_cpu`); its runtime measures every variant.
     pub target: Option<String>,
     /// Method ids (`fp16`, `int8`, `int8_perchannel`, `int4`, `palettize_4`, `prune_0.50`);
     /// empty: [`DEFAULT_METHODS`], or [`FAST_METHODS`] when `fast`.
@@ -235,7 +236,7 @@ pub fn explore(
             hint: "use seconds per variant from 1 to 600".into(),
         });
     }
-    let baseline = optimize::parent_build(ws, &req.model, req.target.as_deref())?;
+    let baseline = optimize::parent_build(ws, &req.model, req.target.as_deref(), &req.runtimes)?;
     let backend = baseline.backend.clone().unwrap_or_else(|| "tract".into());
     let baseline_path = ws.model_path(&baseline)?;
     let mut rows = vec![(

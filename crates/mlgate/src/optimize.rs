@@ -218,7 +218,8 @@ fn parse_calibrate(s: Option<&str>) -> Result<Calibration> {
 pub struct OptimizeRequest {
     /// A build (tag, id, prefix) or a model file, which is imported first.
     pub model: PathBuf,
-    /// Target of a file's import (default: `tract_cpu` for ONNX).
+    /// Target of a file's import (default: `onnxruntime_cpu` when ONNX Runtime is installed,
+    /// else `tract_cpu`).
     pub target: Option<String>,
     /// The pass and its parameters.
     pub method: Method,
@@ -278,7 +279,7 @@ pub struct OptimizeOutcome {
 /// Applies one pass to a build (or a model file, imported first) and registers the variant
 /// as its child, after checking that it runs next to its parent on a real runtime.
 pub fn optimize(ws: &Workspace, req: &OptimizeRequest) -> Result<OptimizeOutcome> {
-    let parent = parent_build(ws, &req.model, req.target.as_deref())?;
+    let parent = parent_build(ws, &req.model, req.target.as_deref(), &req.runtimes)?;
     if parent.format != mlgate_ir::ModelFormat::Onnx.name() {
         return Err(Error::Invalid {
             what: "build",
@@ -452,9 +453,16 @@ fn candidate_runtimes(
     Ok(candidates)
 }
 
-/// The build a model argument names; a file is imported first (target: the one given, or
-/// `tract_cpu` for ONNX), so `mlgate optimize model.onnx` works without a separate import.
-pub(crate) fn parent_build(ws: &Workspace, model: &Path, target: Option<&str>) -> Result<Build> {
+/// The build a model argument names; a file is imported first, so `mlgate optimize
+/// model.onnx` works without a separate import. Its target: the one given, else
+/// `onnxruntime_cpu` when ONNX Runtime is installed (the runtime that runs every variant a
+/// pass makes, and the one ONNX models usually ship on), else the embedded `tract_cpu`.
+pub(crate) fn parent_build(
+    ws: &Workspace,
+    model: &Path,
+    target: Option<&str>,
+    runtimes: &RuntimeConfig,
+) -> Result<Build> {
     let resolved = model::resolve(Some(ws), model)?;
     if let Some(b) = resolved.build {
         return Ok(b);
@@ -462,7 +470,12 @@ pub(crate) fn parent_build(ws: &Workspace, model: &Path, target: Option<&str>) -
     let info = crate::inspect(&resolved.path)?;
     let target = match target {
         Some(t) => t.to_string(),
-        None if info.format == mlgate_ir::ModelFormat::Onnx => "tract_cpu".into(),
+        None if info.format == mlgate_ir::ModelFormat::Onnx => {
+            let ort = RuntimeCatalog::new(runtimes)
+                .get(BackendKind::OnnxRuntime)
+                .is_some_and(|b| b.probe().available);
+            if ort { "onnxruntime_cpu" } else { "tract_cpu" }.into()
+        }
         None => {
             return Err(Error::Invalid {
                 what: "model",

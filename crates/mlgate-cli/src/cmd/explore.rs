@@ -16,7 +16,8 @@ use crate::Outcome;
 pub struct Args {
     /// A build (tag, id or prefix), or an ONNX file imported first as the fp32 baseline.
     pub model: PathBuf,
-    /// Target of a file's import (default tract_cpu); its runtime measures every variant.
+    /// Target of a file's import (default onnxruntime_cpu when ONNX Runtime is installed,
+    /// else tract_cpu); its runtime measures every variant.
     #[arg(long)]
     pub target: Option<String>,
     /// Comma-separated method ids: fp16, int8, int8_perchannel, int4, int4_b64, palettize_4,

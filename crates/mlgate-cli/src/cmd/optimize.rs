@@ -47,7 +47,8 @@ pub struct Args {
     /// fp16: keep float32 graph inputs and outputs behind Casts (default true).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub keep_io_types: Option<bool>,
-    /// Target of a model file's import (default tract_cpu).
+    /// Target of a model file's import (default onnxruntime_cpu when ONNX Runtime is
+    /// installed, else tract_cpu).
     #[arg(long)]
     pub target: Option<String>,
     /// Name of the variant (default: the parent's).
