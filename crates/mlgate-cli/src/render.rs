@@ -120,6 +120,11 @@ fn format_line(info: &ModelInfo) -> String {
             "CoreML {} (spec {specification_version}, {model_type})",
             if *is_package { "package" } else { "model" }
         ),
+        FormatDetails::Gguf {
+            version,
+            architecture,
+            ..
+        } => format!("GGUF v{version} ({architecture})"),
     }
 }
 
@@ -160,6 +165,29 @@ pub fn model_info(info: &ModelInfo) -> String {
                 external_data_files.join(", "),
             ]);
         }
+        FormatDetails::Gguf {
+            context_length,
+            vocab_size,
+            layers,
+            embedding_length,
+            tensor_count,
+            tensor_types,
+            ..
+        } => {
+            let known = |v: &Option<u64>| v.map_or_else(|| "not stated".into(), count);
+            head.add_row(vec!["Layers".to_string(), known(layers)]);
+            head.add_row(vec!["Embedding".to_string(), known(embedding_length)]);
+            head.add_row(vec!["Context".to_string(), known(context_length)]);
+            head.add_row(vec!["Vocabulary".to_string(), known(vocab_size)]);
+            let types: Vec<String> = tensor_types
+                .iter()
+                .map(|(t, n)| format!("{t} ×{n}"))
+                .collect();
+            head.add_row(vec![
+                "Tensors".to_string(),
+                format!("{} ({})", count(*tensor_count), types.join(", ")),
+            ]);
+        }
         _ => {}
     }
     if let Some(c) = head.column_mut(0) {
@@ -172,6 +200,10 @@ pub fn model_info(info: &ModelInfo) -> String {
     let _ = writeln!(out, "\nOutputs ({})", info.outputs.len());
     let _ = writeln!(out, "{}", view::render(&tensor_table(&info.outputs)));
 
+    // A GGUF file has tensors, not a graph of ops.
+    if info.format == mlgate::ModelFormat::Gguf {
+        return out;
+    }
     const TOP: usize = 10;
     let _ = writeln!(
         out,

@@ -32,6 +32,7 @@ pub static READERS: &[&dyn FormatReader] = &[
     &crate::onnx::OnnxReader,
     &crate::tflite::TfliteReader,
     &crate::coreml::CoremlReader,
+    &crate::gguf::GgufReader,
 ];
 
 /// The reader for a path, decided by content first and extension second.

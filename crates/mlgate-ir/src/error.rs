@@ -17,7 +17,7 @@ pub enum IrError {
     #[error("{path}: the file is empty (0 bytes); was it fully downloaded or written?")]
     Empty { path: PathBuf },
 
-    #[error("{path}: not a model format mlgate knows ({reason}); expected an ONNX (.onnx), TFLite (.tflite) or CoreML (.mlmodel, .mlpackage) model")]
+    #[error("{path}: not a model format mlgate knows ({reason}); expected an ONNX (.onnx), TFLite (.tflite), CoreML (.mlmodel, .mlpackage) or GGUF (.gguf) model")]
     UnknownFormat { path: PathBuf, reason: String },
 
     #[error("{path}: invalid {format} model: {detail}")]

@@ -13,6 +13,8 @@ pub enum ModelFormat {
     Onnx,
     Tflite,
     Coreml,
+    /// GGUF language models (llama.cpp, candle).
+    Gguf,
 }
 
 impl ModelFormat {
@@ -21,6 +23,7 @@ impl ModelFormat {
             ModelFormat::Onnx => "onnx",
             ModelFormat::Tflite => "tflite",
             ModelFormat::Coreml => "coreml",
+            ModelFormat::Gguf => "gguf",
         }
     }
 }
@@ -245,6 +248,20 @@ pub enum FormatDetails {
         author: String,
         short_description: String,
         version: String,
+    },
+    Gguf {
+        version: u32,
+        /// `general.architecture` (`llama`, `qwen2`, ...).
+        architecture: String,
+        context_length: Option<u64>,
+        vocab_size: Option<u64>,
+        /// Transformer blocks (`<arch>.block_count`).
+        layers: Option<u64>,
+        embedding_length: Option<u64>,
+        tensor_count: u64,
+        /// ggml tensor type (`Q4_1`, `F32`, ...) → number of tensors.
+        tensor_types: BTreeMap<String, u64>,
+        alignment: u64,
     },
 }
 

@@ -13,6 +13,7 @@ mod detect;
 mod error;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
+pub mod gguf;
 pub mod hash;
 mod info;
 pub mod onnx;

@@ -696,7 +696,7 @@ fn default_range(format: ModelFormat) -> (PixelRange, String) {
             PixelRange::Unit,
             "that is what most float TFLite vision models expect".into(),
         ),
-        ModelFormat::Coreml => (
+        ModelFormat::Coreml | ModelFormat::Gguf => (
             PixelRange::Unit,
             "that is what most CoreML multi-array images hold".into(),
         ),

@@ -340,6 +340,32 @@ pub(crate) struct GraphFacts {
     pub inputs: BTreeMap<String, InputUse>,
 }
 
+/// A GGUF decoder has no graph, but its token embedding table says what the token input
+/// indexes: `token_embd.weight`, ggml dims `[width, vocabulary]`.
+fn gguf_facts(path: &Path, facts: &mut GraphFacts) -> Result<(), String> {
+    let g = mlgate_ir::gguf::read(path).map_err(|e| e.to_string())?;
+    let table = g
+        .tensors
+        .iter()
+        .find(|t| t.name == "token_embd.weight" && t.dims.len() == 2)
+        .ok_or("the GGUF file has no token_embd.weight table")?;
+    let (width, rows) = (table.dims[0], table.dims[1]);
+    facts.embeddings.push(Embedding {
+        table: table.name.clone(),
+        rows,
+        width,
+        input: Some("tokens".into()),
+    });
+    facts.inputs.insert(
+        "tokens".into(),
+        InputUse {
+            embedding: Some((table.name.clone(), rows, width)),
+            ..InputUse::default()
+        },
+    );
+    Ok(())
+}
+
 impl GraphFacts {
     pub fn analyse(info: &ModelInfo, path: &Path) -> GraphFacts {
         let mut facts = GraphFacts {
@@ -350,6 +376,7 @@ impl GraphFacts {
             ModelFormat::Onnx => onnx::analyse(path, &mut facts),
             ModelFormat::Tflite => tflite::analyse(path, &mut facts),
             ModelFormat::Coreml => Err("mlgate does not walk CoreML graphs".to_string()),
+            ModelFormat::Gguf => gguf_facts(path, &mut facts),
         };
         if let Err(why) = walked {
             facts.limited = Some(why);
