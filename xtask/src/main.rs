@@ -389,6 +389,25 @@ fn schemas() -> Result<(), String> {
         );
         names.push(entry.file_name());
     }
+    // The line shapes of JSON Lines files, in their own folder.
+    let lines = dir.join("lines");
+    std::fs::create_dir_all(&lines)
+        .map_err(|e| format!("cannot create {}: {e}", lines.display()))?;
+    for entry in mlgate::report::LINE_SCHEMAS {
+        let path = lines.join(entry.file_name());
+        let text = entry.file_text();
+        let same = std::fs::read_to_string(&path).is_ok_and(|old| old == text);
+        if !same {
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        println!(
+            "{:<10} {}  ({})",
+            if same { "unchanged" } else { "written" },
+            path.display(),
+            entry.id
+        );
+    }
     let listing =
         std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     for file in listing.flatten() {

@@ -722,7 +722,10 @@ mod tests {
             .unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].id, &found[0].check), (id, &check));
-        assert!(reg.accuracy_checks(&[builds[1].id.clone()]).unwrap().is_empty());
+        assert!(reg
+            .accuracy_checks(&[builds[1].id.clone()])
+            .unwrap()
+            .is_empty());
         let roots = reg
             .builds(&BuildFilter {
                 roots_only: true,
