@@ -70,10 +70,10 @@ pub fn page(title: &str, subtitle: &str, nav: &[(&str, &str)], body: &str) -> St
         s.push_str("</nav>");
     }
     s.push_str(body);
-    let _ = write!(
+    let _ = writeln!(
         s,
         "<footer>Written by mlgate {}. Self-contained: no script, nothing loaded from the \
-         network.</footer></main></body></html>\n",
+         network.</footer></main></body></html>",
         env!("CARGO_PKG_VERSION")
     );
     s
