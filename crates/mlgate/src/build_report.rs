@@ -655,10 +655,26 @@ fn recommend(
         })
         .collect();
     if measured.is_empty() {
+        let elsewhere: Vec<String> = candidates
+            .iter()
+            .filter_map(|e| e.latest.as_ref())
+            .filter(|p| p.backend != ref_point.backend)
+            .map(|p| p.backend.clone())
+            .collect();
+        let other = if elsewhere.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} variant benchmark(s) were measured on another runtime: {}; numbers from \
+                 two runtimes are not set against each other)",
+                elsewhere.len(),
+                elsewhere.join(", ")
+            )
+        };
         return answer(
             format!(
                 "Not enough data for a recommendation: no variant of {} has a benchmark with a \
-                 reported p50 on {} to set against it.",
+                 reported p50 on {} to set against it{other}.",
                 label(reference),
                 ref_point.backend
             ),

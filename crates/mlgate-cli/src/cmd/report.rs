@@ -538,7 +538,8 @@ fn history_svg(r: &BuildReport) -> Option<String> {
     }
     let t0 = points.iter().map(|p| p.created_at).min().unwrap_or(0) as f64;
     let t1 = points.iter().map(|p| p.created_at).max().unwrap_or(0) as f64;
-    let pad = ((t1 - t0) * 0.05).max(1000.0);
+    // At least a minute wide, so tick labels (whole seconds) stay distinct.
+    let pad = ((t1 - t0) * 0.05).max(30_000.0);
     let lo = points
         .iter()
         .filter_map(|p| p.p50_ci_low_ms.or(p.p50_ms))
