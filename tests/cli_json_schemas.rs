@@ -212,6 +212,38 @@ fn every_command_prints_json_that_its_schema_accepts() {
         ],
         &[0],
     );
+    // The report page's facts: a benchmarked build, and A..B.
+    let report = p.json(&["report", &a[..8]], &[0]);
+    assert!(
+        report["builds"][0]["latest"]["summary"]["n"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    p.json(
+        &["report", &format!("{}..{}", &a[..8], &variant[..8])],
+        &[0],
+    );
+    let timeline = p.sandbox.path().join("timeline.jsonl");
+    let mut args = vec![
+        "benchmark",
+        mlp.as_str(),
+        "--timeline",
+        timeline.to_str().unwrap(),
+    ];
+    args.extend(quick);
+    p.json(&args, &[0]);
+    let html = p.sandbox.path().join("timeline.html");
+    p.json(
+        &[
+            "plot",
+            "timeline",
+            timeline.to_str().unwrap(),
+            "-o",
+            html.to_str().unwrap(),
+        ],
+        &[0],
+    );
     p.json(&["log"], &[0]);
     p.json(&["log", "--tree"], &[0]);
     p.json(&["log", &a[..8]], &[0]);

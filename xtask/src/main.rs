@@ -110,6 +110,7 @@ fn test(extra: &[String]) -> Result<(), String> {
     deny()?;
     let data = testdata_dir();
     testdata::fetch(&data)?;
+    ensure_chromium();
     // The runtime libraries come from PyPI through mlgate's own installer, into a home of
     // the test run's, so tests never depend on what the machine happens to have.
     let home = data.join("mlgate-home");
@@ -145,6 +146,38 @@ fn test(extra: &[String]) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("cargo test failed ({status})"))
+    }
+}
+
+/// Debian's `chromium`, which the report tests open pages in (headless). Installed with
+/// apt-get when missing and this is root; otherwise says how, and the tests that need it fail
+/// naming it.
+fn ensure_chromium() {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("chromium").is_file()));
+    if on_path {
+        return;
+    }
+    let how = "install it with `sudo apt-get install -y chromium` (the report tests open \
+               their pages in headless Chromium)";
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !root {
+        eprintln!("chromium is not installed and this is not root: {how}");
+        return;
+    }
+    let installed = Command::new("apt-get")
+        .args(["install", "-y", "chromium"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        eprintln!("`apt-get install -y chromium` failed: {how}");
     }
 }
 
@@ -388,6 +421,25 @@ fn schemas() -> Result<(), String> {
             entry.id
         );
         names.push(entry.file_name());
+    }
+    // The line shapes of JSON Lines files, in their own folder.
+    let lines = dir.join("lines");
+    std::fs::create_dir_all(&lines)
+        .map_err(|e| format!("cannot create {}: {e}", lines.display()))?;
+    for entry in mlgate::report::LINE_SCHEMAS {
+        let path = lines.join(entry.file_name());
+        let text = entry.file_text();
+        let same = std::fs::read_to_string(&path).is_ok_and(|old| old == text);
+        if !same {
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        println!(
+            "{:<10} {}  ({})",
+            if same { "unchanged" } else { "written" },
+            path.display(),
+            entry.id
+        );
     }
     let listing =
         std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;

@@ -5,7 +5,9 @@
 //! regression), 2 an error (bad input, missing runtime, I/O).
 
 mod cmd;
+mod html;
 mod render;
+mod svg;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -93,6 +95,11 @@ enum Command {
     Log(cmd::log::Args),
     /// Compare two builds side by side: model facts and latest benchmarks.
     Diff(cmd::diff::Args),
+    /// One self-contained page (HTML, Markdown or JSON) of a build, or A..B: latency
+    /// distribution, history, lineage, accuracy, memory, a recommendation.
+    Report(cmd::report::Args),
+    /// Render a file as an HTML page: plot timeline FILE.jsonl.
+    Plot(cmd::plot::Args),
     /// Name builds: tag create BUILD NAME, tag list, tag delete NAME.
     Tag(cmd::tag::Args),
     /// The build CI gates against: baseline set|show|unset|history.
@@ -128,6 +135,8 @@ impl Command {
             Command::CompareQuantization(_) => CommandKind::CompareQuantization,
             Command::Log(_) => CommandKind::Log,
             Command::Diff(_) => CommandKind::Diff,
+            Command::Report(_) => CommandKind::Report,
+            Command::Plot(args) => args.kind(),
             Command::Tag(args) => args.kind(),
             Command::Baseline(args) => args.kind(),
             Command::Budget(args) => args.kind(),
@@ -178,6 +187,8 @@ fn main() -> ExitCode {
         Command::CompareQuantization(args) => cmd::compare_quantization::run(args, ctx),
         Command::Log(args) => cmd::log::run(args, ctx),
         Command::Diff(args) => cmd::diff::run(args, ctx),
+        Command::Report(args) => cmd::report::run(args, ctx),
+        Command::Plot(args) => cmd::plot::run(args, ctx),
         Command::Tag(args) => cmd::tag::run(args, ctx),
         Command::Baseline(args) => cmd::baseline::run(args, ctx),
         Command::Budget(args) => cmd::budget::run(args, ctx),

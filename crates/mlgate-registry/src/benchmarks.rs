@@ -79,6 +79,18 @@ pub struct AccuracyCheck {
     pub settings: serde_json::Value,
 }
 
+/// A recorded accuracy check: the check, when and where it was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredAccuracyCheck {
+    pub id: i64,
+    #[serde(flatten)]
+    pub check: AccuracyCheck,
+    #[serde(with = "crate::time::rfc3339")]
+    pub created_at: i64,
+    pub machine_id: String,
+    pub hostname: String,
+}
+
 pub(crate) fn compress_samples(samples: &[f64]) -> Vec<u8> {
     let mut raw = Vec::with_capacity(samples.len() * 8);
     for s in samples {
@@ -293,6 +305,46 @@ impl Registry {
         let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Accuracy checks in which any of `build_ids` is the baseline or the candidate, oldest
+    /// first. A row whose JSON no longer parses keeps `null` there.
+    pub fn accuracy_checks(&self, build_ids: &[String]) -> Result<Vec<StoredAccuracyCheck>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, baseline_build_id, candidate_build_id, passed, metrics, settings, \
+             created_at, machine_id, hostname FROM accuracy_checks \
+             WHERE baseline_build_id = ?1 OR candidate_build_id = ?1",
+        )?;
+        let mut out: Vec<StoredAccuracyCheck> = Vec::new();
+        for build_id in build_ids {
+            let rows = stmt.query_map([build_id], |r| {
+                let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
+                    let text: String = r.get(i)?;
+                    Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+                };
+                Ok(StoredAccuracyCheck {
+                    id: r.get(0)?,
+                    check: AccuracyCheck {
+                        baseline_build_id: r.get(1)?,
+                        candidate_build_id: r.get(2)?,
+                        passed: r.get(3)?,
+                        metrics: json(4)?,
+                        settings: json(5)?,
+                    },
+                    created_at: r.get(6)?,
+                    machine_id: r.get(7)?,
+                    hostname: r.get(8)?,
+                })
+            })?;
+            for row in rows {
+                let row = row?;
+                if !out.iter().any(|c| c.id == row.id) {
+                    out.push(row);
+                }
+            }
+        }
+        out.sort_by_key(|c| (c.created_at, c.id));
+        Ok(out)
     }
 }
 

@@ -473,6 +473,19 @@ impl Registry {
         Ok(out)
     }
 
+    /// Every build of the lineage tree whose root is `root_id` (parents before children,
+    /// oldest first), with their latest benchmarks; empty for an unknown root.
+    pub fn tree(&self, root_id: &str) -> Result<Vec<BuildSummary>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {BUILD_COLS}, {LATEST_COLS} FROM builds b {LATEST_JOIN} \
+             WHERE b.root_id = ?1 ORDER BY b.created_at, b.id"
+        ))?;
+        let rows = stmt
+            .query_map([root_id], summary_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     /// Builds derived directly from `id`.
     pub fn children(&self, id: &str) -> Result<Vec<Build>> {
         let mut stmt = self.conn.prepare_cached(&format!(
@@ -685,6 +698,34 @@ mod tests {
             .unwrap();
         let names: Vec<&str> = tree.iter().map(|s| s.build.name.as_str()).collect();
         assert_eq!(names, ["model_0", "child", "grandchild"]);
+        // The same tree, asked for by its root; another root's tree is its own.
+        let by_root: Vec<String> = reg
+            .tree(&root.id)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.build.name)
+            .collect();
+        assert_eq!(by_root, ["model_0", "child", "grandchild"]);
+        assert_eq!(reg.tree(&builds[1].id).unwrap().len(), 1);
+        assert!(reg.tree("no-such-root").unwrap().is_empty());
+        // Accuracy checks are found from either side, once each.
+        let check = crate::AccuracyCheck {
+            baseline_build_id: root.id.clone(),
+            candidate_build_id: out[1].0.id.clone(),
+            passed: true,
+            metrics: serde_json::json!([{"output": "y"}]),
+            settings: serde_json::json!({"samples": 4}),
+        };
+        let id = reg.record_accuracy_check(&check).unwrap();
+        let found = reg
+            .accuracy_checks(&[root.id.clone(), out[1].0.id.clone()])
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].id, &found[0].check), (id, &check));
+        assert!(reg
+            .accuracy_checks(&[builds[1].id.clone()])
+            .unwrap()
+            .is_empty());
         let roots = reg
             .builds(&BuildFilter {
                 roots_only: true,

@@ -49,13 +49,15 @@ pub enum CommandKind {
     Accuracy,
     Explore,
     CompareQuantization,
+    Report,
+    PlotTimeline,
 }
 
 impl CommandKind {
     /// Every kind with its stable name. A name never changes once released: entries already
     /// in a history keep it. A command's group comes first (`tag create`), so filtering on
     /// `tag` finds every tag command.
-    const NAMES: [(CommandKind, &'static str); 33] = [
+    const NAMES: [(CommandKind, &'static str); 35] = [
         (CommandKind::Inspect, "inspect"),
         (CommandKind::Infer, "infer"),
         (CommandKind::Doctor, "doctor"),
@@ -89,6 +91,8 @@ impl CommandKind {
         (CommandKind::Accuracy, "accuracy"),
         (CommandKind::Explore, "explore"),
         (CommandKind::CompareQuantization, "compare-quantization"),
+        (CommandKind::Report, "report"),
+        (CommandKind::PlotTimeline, "plot timeline"),
     ];
 
     /// Every kind.

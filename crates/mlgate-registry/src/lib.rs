@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-pub use benchmarks::{AccuracyCheck, Benchmark, LatestMetric, NewBenchmark};
+pub use benchmarks::{AccuracyCheck, Benchmark, LatestMetric, NewBenchmark, StoredAccuracyCheck};
 pub use builds::{
     build_id, method_label, Build, BuildConfig, BuildFilter, BuildSummary, NewBuild,
     BUILD_ID_SCHEME,

@@ -482,6 +482,124 @@ pub fn benchmark_records(report: &BenchmarkReport) -> Vec<mlgate_registry::NewBe
         .collect()
 }
 
+/// A benchmark timeline read back from its JSON Lines file (`mlgate benchmark --timeline
+/// FILE.jsonl`, one [`TimelineSample`] a line; the line's JSON Schema is
+/// [`crate::report::TIMELINE_SAMPLE_SCHEMA`]).
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct Timeline {
+    /// The file read.
+    pub path: PathBuf,
+    /// Every sample, in file order.
+    pub samples: Vec<TimelineSample>,
+    /// The median gap between consecutive samples, ms: the sampling interval as observed
+    /// (the file does not record the interval asked for). `None` with fewer than 2 samples.
+    pub interval_ms: Option<f64>,
+    /// Consecutive samples of one phase (`load`, `warmup`, `measure`, `idle`), in order.
+    pub phases: Vec<PhaseSpan>,
+}
+
+/// A stretch of a timeline spent in one phase.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct PhaseSpan {
+    /// The phase's name.
+    pub phase: String,
+    /// Time of its first sample, ms.
+    pub start_ms: f64,
+    /// Time of its last sample, ms.
+    pub end_ms: f64,
+}
+
+/// Reads a timeline written by `mlgate benchmark --timeline FILE.jsonl`. Blank lines are
+/// skipped.
+///
+/// # Errors
+/// [`Error::Invalid`] naming the file when it cannot be read or holds no sample, and
+/// naming `FILE:LINE` for a line that is not a timeline sample.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("t.jsonl");
+/// std::fs::write(&path, concat!(
+///     r#"{"t_ms":0.0,"rss_bytes":1000,"cpu_percent":0.0,"phase":"load"}"#, "\n",
+///     r#"{"t_ms":100.0,"rss_bytes":2000,"cpu_percent":98.0,"phase":"measure"}"#, "\n",
+/// ))?;
+/// let timeline = mlgate::benchmark::read_timeline(&path)?;
+/// assert_eq!(timeline.interval_ms, Some(100.0));
+/// assert_eq!(timeline.phases.len(), 2);
+/// std::fs::write(&path, "{}\n")?;
+/// let err = mlgate::benchmark::read_timeline(&path).unwrap_err().to_string();
+/// assert!(err.contains("t.jsonl:1"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_timeline(path: &Path) -> Result<Timeline> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Invalid {
+        what: "timeline",
+        value: path.display().to_string(),
+        hint: format!("cannot read it: {e}"),
+    })?;
+    let mut samples: Vec<TimelineSample> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let sample: TimelineSample = serde_json::from_str(line)
+            .ok()
+            .filter(|s: &TimelineSample| s.t_ms.is_finite() && s.cpu_percent.is_finite())
+            .ok_or_else(|| {
+                let why = serde_json::from_str::<TimelineSample>(line)
+                    .err()
+                    .map_or_else(
+                        || "a time or CPU value that is not a number".to_string(),
+                        |e| e.to_string(),
+                    );
+                Error::Invalid {
+                    what: "timeline line",
+                    value: format!("{}:{}", path.display(), i + 1),
+                    hint: format!(
+                        "line {} is not a timeline sample ({why}); each line is one JSON object \
+                         {{\"t_ms\", \"rss_bytes\", \"cpu_percent\", \"phase\"}} as \
+                         `mlgate benchmark --timeline` writes",
+                        i + 1
+                    ),
+                }
+            })?;
+        samples.push(sample);
+    }
+    if samples.is_empty() {
+        return Err(Error::Invalid {
+            what: "timeline",
+            value: path.display().to_string(),
+            hint:
+                "it holds no sample; write one with `mlgate benchmark MODEL --timeline FILE.jsonl`"
+                    .into(),
+        });
+    }
+    let mut gaps: Vec<f64> = samples
+        .windows(2)
+        .map(|w| w[1].t_ms - w[0].t_ms)
+        .filter(|g| g.is_finite())
+        .collect();
+    gaps.sort_by(f64::total_cmp);
+    let interval_ms = (!gaps.is_empty()).then(|| mlgate_bench::stats::median_sorted(&gaps));
+    let mut phases: Vec<PhaseSpan> = Vec::new();
+    for s in &samples {
+        match phases.last_mut() {
+            Some(p) if p.phase == s.phase => p.end_ms = s.t_ms,
+            _ => phases.push(PhaseSpan {
+                phase: s.phase.clone(),
+                start_ms: s.t_ms,
+                end_ms: s.t_ms,
+            }),
+        }
+    }
+    Ok(Timeline {
+        path: path.to_path_buf(),
+        samples,
+        interval_ms,
+        phases,
+    })
+}
+
 /// Serializing the bench crate's plain types cannot fail; were it to, a `null` would hide
 /// a bug but lose no measurement (samples and percentiles are typed columns).
 fn to_json<T: Serialize>(value: &T) -> serde_json::Value {

@@ -119,6 +119,8 @@
 //!   baseline, budgets, history, verification.
 //! - [`model`]: how a model argument is resolved (a file, else a build).
 //! - [`runtime`]: installed runtimes (`doctor`), installing them, one inference (`infer`).
+//! - [`build_report`]: everything stored about a build or two (`mlgate report`): lineage,
+//!   latency distributions from raw samples, history, accuracy checks, a recommendation.
 //! - [`report`]: the versioned JSON reports (`mlgate.<kind>/vN`) and their JSON Schemas.
 //! - `fixtures` (feature `fixtures`): deterministic sample models.
 //!
@@ -148,6 +150,7 @@
 #![warn(missing_docs)]
 
 pub mod benchmark;
+pub mod build_report;
 mod calibration;
 mod error;
 pub mod explore;

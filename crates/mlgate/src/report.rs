@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::benchmark::{BenchmarkReport, CompareReport, BENCHMARK_SCHEMA, COMPARE_SCHEMA};
+use crate::build_report::BuildReport;
 use crate::explore::{ExploreReport, QuantizationReport};
 use crate::optimize::{AccuracyReport, OptimizeOutcome};
 use crate::runtime::{InferReport, Installed, INFER_SCHEMA};
@@ -233,6 +234,37 @@ reports! {
     body AccuracyReport = "mlgate.accuracy/v1";
     body ExploreReport = "mlgate.explore/v1";
     body QuantizationReport = "mlgate.compare-quantization/v1";
+    body BuildReport = "mlgate.report/v1";
+    body TimelinePlot = "mlgate.plot-timeline/v1";
+}
+
+/// Schema id of one line of a benchmark timeline (`mlgate benchmark --timeline FILE.jsonl`):
+/// a [`crate::benchmark::TimelineSample`]. The lines carry no `schema` field; the id names
+/// the shape.
+pub const TIMELINE_SAMPLE_SCHEMA: &str = "mlgate.timeline-sample/v1";
+
+/// The shapes of JSON Lines files mlgate writes, one entry per line shape; `cargo xtask
+/// schemas` writes them to `docs/schemas/lines/<kind>.v<N>.json`.
+pub const LINE_SCHEMAS: &[SchemaEntry] = &[SchemaEntry {
+    id: TIMELINE_SAMPLE_SCHEMA,
+    schema: timeline_sample_schema,
+}];
+
+fn timeline_sample_schema() -> Schema {
+    let mut schema = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<crate::benchmark::TimelineSample>();
+    schema.insert("title".into(), Value::String(TIMELINE_SAMPLE_SCHEMA.into()));
+    schema.insert(
+        "description".into(),
+        Value::String(
+            "One line of `mlgate benchmark --timeline FILE.jsonl`: one sample of the \
+             process's resident memory and CPU use."
+                .into(),
+        ),
+    );
+    schema
 }
 
 /// Schema id of [`InspectReport`].
@@ -334,6 +366,16 @@ impl DoctorReport {
             doctor,
         }
     }
+}
+
+/// `mlgate plot timeline`: the page written and the timeline it shows.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TimelinePlot {
+    /// The HTML page written.
+    pub output: std::path::PathBuf,
+    /// The timeline read: samples, observed interval, phases.
+    #[serde(flatten)]
+    pub timeline: crate::benchmark::Timeline,
 }
 
 /// `mlgate runtime install`: each runtime installed, or found already installed.

@@ -42,7 +42,8 @@ pub use mlgate_registry::{
     method_label, time, AccuracyCheck, ArtifactKind, Benchmark, Budget, Build, BuildFilter,
     BuildSummary, CiConfig, CiSection, CommandEntry, CommandKind, Constraint, HistoryFilter,
     LatestMetric, Limit, LimitSource, NewBenchmark, NewCommand, Problem, RepairOutcome, ResolvedCi,
-    Severity, Sourced, Tag, TagChange, TagEvent, VerifyReport, BASELINE_TAG, WORKSPACE_DIR_NAME,
+    Severity, Sourced, StoredAccuracyCheck, Tag, TagChange, TagEvent, VerifyReport, BASELINE_TAG,
+    WORKSPACE_DIR_NAME,
 };
 use mlgate_registry::{NewBuild, Registry};
 
@@ -700,6 +701,24 @@ impl Workspace {
     /// [`Error::Registry`] when the database cannot be read.
     pub fn benchmarks(&self, build_id: &str, limit: usize) -> Result<Vec<Benchmark>> {
         Ok(self.reg.borrow().benchmarks(build_id, limit)?)
+    }
+
+    /// Every build of the lineage tree whose root is `root_id` ([`Build::root_id`]), parents
+    /// before children, with their latest benchmarks; empty for an unknown root.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be read.
+    pub fn tree(&self, root_id: &str) -> Result<Vec<BuildSummary>> {
+        Ok(self.reg.borrow().tree(root_id)?)
+    }
+
+    /// The accuracy checks `mlgate accuracy` stored in which any of `build_ids` is the
+    /// baseline or the candidate, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be read.
+    pub fn accuracy_checks(&self, build_ids: &[String]) -> Result<Vec<StoredAccuracyCheck>> {
+        Ok(self.reg.borrow().accuracy_checks(build_ids)?)
     }
 
     /// Builds matching a filter, newest first, with their latest benchmark.

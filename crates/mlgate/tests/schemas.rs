@@ -33,3 +33,19 @@ fn committed_schemas_match_the_report_types() {
         problems.join("; ")
     );
 }
+
+/// The line shapes of JSON Lines files (`docs/schemas/lines/`), kept the same way.
+#[test]
+fn committed_line_schemas_match_their_types() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/schemas/lines");
+    for entry in mlgate::report::LINE_SCHEMAS {
+        let name = entry.file_name();
+        let text = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
+        assert!(
+            text == entry.file_text(),
+            "docs/schemas/lines/{name} differs from {} or is missing.\n\
+             Run `cargo xtask schemas` and commit docs/schemas.",
+            entry.id
+        );
+    }
+}

@@ -18,6 +18,8 @@ pub mod init;
 pub mod inspect;
 pub mod log;
 pub mod optimize;
+pub mod plot;
+pub mod report;
 pub mod runtime;
 pub mod status;
 pub mod tag;
