@@ -7,8 +7,10 @@ use serde_json::Value;
 
 /// A refused or failed optimize leaves no staging directory behind in the workspace.
 fn assert_nothing_staged(s: &Sandbox) {
-    let leftovers: Vec<_> = std::fs::read_dir(s.workspace())
-        .unwrap()
+    let staging = s.workspace().join("artifacts/tmp");
+    let leftovers: Vec<_> = std::fs::read_dir(&staging)
+        .into_iter()
+        .flatten()
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with("optimize-"))
         .collect();

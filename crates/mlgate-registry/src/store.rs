@@ -98,6 +98,15 @@ impl ArtifactStore {
         Ok(self.objects().join(hash))
     }
 
+    /// The store's staging directory (`artifacts/tmp/`, created if missing), for files that
+    /// are written before they become artifacts (an optimized variant before it is checked):
+    /// ignored by git, and `mlgate verify` reports what a killed process left there.
+    pub fn staging_dir(&self) -> Result<PathBuf> {
+        let dir = self.tmp();
+        std::fs::create_dir_all(&dir).map_err(|e| RegistryError::io(&dir, e))?;
+        Ok(dir)
+    }
+
     fn new_tmp_path(&self) -> Result<PathBuf> {
         let dir = self.tmp();
         std::fs::create_dir_all(&dir).map_err(|e| RegistryError::io(&dir, e))?;

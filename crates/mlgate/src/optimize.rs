@@ -340,12 +340,9 @@ pub fn optimize(ws: &Workspace, req: &OptimizeRequest) -> Result<OptimizeOutcome
     let source = mlgate_ir::onnx::read_model(&parent_path)?;
     let staging = tempfile::Builder::new()
         .prefix("optimize-")
-        .tempdir_in(ws.dir())
+        .tempdir_in(ws.staging_dir()?)
         .map_err(|e| Error::Host {
-            what: format!(
-                "cannot create a staging directory in {}",
-                ws.dir().display()
-            ),
+            what: "cannot create a staging directory in the workspace's artifact store".into(),
             hint: e.to_string(),
         })?;
     let preferred = req.backend.clone().or_else(|| parent.backend.clone());

@@ -615,6 +615,11 @@ impl Workspace {
         Ok(build)
     }
 
+    /// Where a file is staged before it is registered (the artifact store's `tmp/`).
+    pub(crate) fn staging_dir(&self) -> Result<PathBuf> {
+        Ok(self.reg.borrow().store().staging_dir()?)
+    }
+
     /// Register `file` (an optimized model) as a child of `parent`, made by `method`, measured
     /// by `backend`. The artifact is stored first, then the row, as for imports.
     pub(crate) fn register_variant(
