@@ -127,6 +127,7 @@ impl Project {
 }
 
 const RUNTIME_INSTALL: &str = "mlgate.runtime-install/v1";
+const LLM_BENCH: &str = "mlgate.llm-bench/v1";
 
 fn id(v: &Value) -> &str {
     v["build"]["id"].as_str().unwrap()
@@ -332,6 +333,8 @@ fn every_command_prints_json_that_its_schema_accepts() {
     // Installing runtimes needs the network unless they are installed already:
     // `needs_downloads::runtime_install_prints_json_that_its_schema_accepts` prints it.
     missing.retain(|id| *id != RUNTIME_INSTALL);
+    // A decoder to benchmark is test data (SmolLM2): `needs_downloads::llm_bench_...`.
+    missing.retain(|id| *id != LLM_BENCH);
     assert!(
         missing.is_empty(),
         "no command in this test printed {missing:?}: add the command that prints it here"
@@ -348,6 +351,15 @@ mod needs_downloads {
         p.sandbox.require_runtimes(&["onnxruntime", "litert"]);
         p.json(&["runtime", "install", "all"], &[0]);
         assert!(p.schemas.seen.contains(RUNTIME_INSTALL));
+    }
+
+    #[test]
+    fn llm_bench_prints_json_that_its_schema_accepts() {
+        let mut p = Project::new();
+        let model = mlgate_testkit::testdata("smollm2").join("SmolLM2-135M-Instruct.Q4_1.gguf");
+        let m = model.to_str().unwrap();
+        p.json(&["llm-bench", m, "-p", "4", "-n", "2", "-r", "1"], &[0]);
+        assert!(p.schemas.seen.contains(LLM_BENCH));
     }
 }
 

@@ -25,14 +25,17 @@ pub enum BackendKind {
     LiteRt,
     #[serde(rename = "coreml")]
     CoreMl,
+    /// GGUF decoders (llama family) through candle, built in with the `candle` feature.
+    Candle,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 4] = [
+    pub const ALL: [BackendKind; 5] = [
         BackendKind::Tract,
         BackendKind::OnnxRuntime,
         BackendKind::LiteRt,
         BackendKind::CoreMl,
+        BackendKind::Candle,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +44,7 @@ impl BackendKind {
             BackendKind::OnnxRuntime => "onnxruntime",
             BackendKind::LiteRt => "litert",
             BackendKind::CoreMl => "coreml",
+            BackendKind::Candle => "candle",
         }
     }
 }

@@ -16,6 +16,8 @@ const BACKENDS: &[Constructor] = &[
     crate::onnxruntime::backend,
     crate::litert::backend,
     crate::coreml::backend,
+    #[cfg(feature = "candle")]
+    |_| Box::new(crate::candle::CandleBackend),
 ];
 
 /// The runtimes mlgate knows, configured with where to find their libraries. (Not the

@@ -154,6 +154,11 @@ mod tests {
             .find(|r| r.backend == BackendKind::Tract)
             .unwrap();
         assert!(tract.available && tract.version.is_some());
+        let candle = d.runtimes.iter().find(|r| r.backend == BackendKind::Candle);
+        assert_eq!(
+            candle.is_some_and(|c| c.available && c.formats == [mlgate_ir::ModelFormat::Gguf]),
+            cfg!(feature = "candle")
+        );
         let coreml = d
             .runtimes
             .iter()

@@ -27,6 +27,7 @@ const ONNX_ORT: (ModelFormat, BackendKind) = (ModelFormat::Onnx, BackendKind::On
 const ONNX_TRACT: (ModelFormat, BackendKind) = (ModelFormat::Onnx, BackendKind::Tract);
 const TFLITE: (ModelFormat, BackendKind) = (ModelFormat::Tflite, BackendKind::LiteRt);
 const COREML: (ModelFormat, BackendKind) = (ModelFormat::Coreml, BackendKind::CoreMl);
+const GGUF_CANDLE: (ModelFormat, BackendKind) = (ModelFormat::Gguf, BackendKind::Candle);
 
 const fn runtime(
     name: &'static str,
@@ -70,6 +71,11 @@ pub const TARGETS: &[Target] = &[
         "litert_cpu",
         "LiteRT (TFLite) with XNNPACK on the CPU",
         &[TFLITE],
+    ),
+    runtime(
+        "llm_cpu",
+        "GGUF decoders (llama family) on candle, on the CPU",
+        &[GGUF_CANDLE],
     ),
     runtime(
         "generic_linux",

@@ -23,6 +23,7 @@ mod error;
 pub mod fingerprint;
 pub mod harness;
 pub mod hypothesis;
+pub mod llm;
 pub mod memory;
 pub mod stats;
 

@@ -70,6 +70,8 @@ enum Command {
     Runtime(cmd::runtime::Args),
     /// Measure a model: latency percentiles with intervals, cold start, memory, stability.
     Benchmark(cmd::benchmark::Args),
+    /// Prompt processing and generation speed of a GGUF decoder, with TTFT, TPOT and ITL.
+    LlmBench(cmd::llm_bench::Args),
     /// Compare a candidate with a baseline, interleaved on this machine; exit 1 on a regression.
     Compare(cmd::compare::Args),
     /// The low-level CI gate between two models or builds: latency, size, memory, budgets.
@@ -123,6 +125,7 @@ impl Command {
             Command::Doctor(_) => CommandKind::Doctor,
             Command::Runtime(args) => args.kind(),
             Command::Benchmark(_) => CommandKind::Benchmark,
+            Command::LlmBench(_) => CommandKind::LlmBench,
             Command::Compare(_) => CommandKind::Compare,
             Command::CiCheck(_) => CommandKind::CiCheck,
             Command::Validate(_) => CommandKind::Validate,
@@ -175,6 +178,7 @@ fn main() -> ExitCode {
         Command::Doctor(args) => cmd::doctor::run(args, ctx),
         Command::Runtime(args) => cmd::runtime::run(args, ctx),
         Command::Benchmark(args) => cmd::benchmark::run(args, ctx),
+        Command::LlmBench(args) => cmd::llm_bench::run(args, ctx),
         Command::Compare(args) => cmd::compare::run(args, ctx),
         Command::CiCheck(args) => cmd::ci_check::run(args, ctx),
         Command::Validate(args) => cmd::validate::run(args, ctx),

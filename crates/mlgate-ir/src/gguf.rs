@@ -514,14 +514,13 @@ impl FormatReader for GgufReader {
                 shape: Some(vec![Dim::Symbolic("seq".into())]),
                 quantization: None,
             }],
+            // The logits of the last position, which is what a decoder runtime returns
+            // (candle's `quantized_llama`) and what generation needs.
             outputs: vec![TensorInfo {
                 name: "logits".into(),
                 tensor_name: None,
                 dtype: DType::F32,
-                shape: Some(vec![
-                    Dim::Symbolic("seq".into()),
-                    vocab.map(Dim::Fixed).unwrap_or(Dim::Unknown),
-                ]),
+                shape: Some(vec![vocab.map(Dim::Fixed).unwrap_or(Dim::Unknown)]),
                 quantization: None,
             }],
             ops: BTreeMap::new(),

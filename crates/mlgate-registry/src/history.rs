@@ -51,13 +51,14 @@ pub enum CommandKind {
     CompareQuantization,
     Report,
     PlotTimeline,
+    LlmBench,
 }
 
 impl CommandKind {
     /// Every kind with its stable name. A name never changes once released: entries already
     /// in a history keep it. A command's group comes first (`tag create`), so filtering on
     /// `tag` finds every tag command.
-    const NAMES: [(CommandKind, &'static str); 35] = [
+    const NAMES: [(CommandKind, &'static str); 36] = [
         (CommandKind::Inspect, "inspect"),
         (CommandKind::Infer, "infer"),
         (CommandKind::Doctor, "doctor"),
@@ -93,6 +94,7 @@ impl CommandKind {
         (CommandKind::CompareQuantization, "compare-quantization"),
         (CommandKind::Report, "report"),
         (CommandKind::PlotTimeline, "plot timeline"),
+        (CommandKind::LlmBench, "llm-bench"),
     ];
 
     /// Every kind.

@@ -157,6 +157,7 @@ pub mod explore;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod gate;
+pub mod llm;
 pub mod model;
 pub mod optimize;
 pub mod report;

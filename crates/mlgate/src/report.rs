@@ -36,6 +36,7 @@ use serde_json::Value;
 use crate::benchmark::{BenchmarkReport, CompareReport, BENCHMARK_SCHEMA, COMPARE_SCHEMA};
 use crate::build_report::BuildReport;
 use crate::explore::{ExploreReport, QuantizationReport};
+use crate::llm::{LlmBenchReport, LLM_BENCH_SCHEMA};
 use crate::optimize::{AccuracyReport, OptimizeOutcome};
 use crate::runtime::{InferReport, Installed, INFER_SCHEMA};
 use crate::workspace::{
@@ -209,6 +210,7 @@ reports! {
     report DoctorReport = DOCTOR_SCHEMA;
     report BenchmarkReport = BENCHMARK_SCHEMA;
     report CompareReport = COMPARE_SCHEMA;
+    report LlmBenchReport = LLM_BENCH_SCHEMA;
     report ErrorReport = ERROR_SCHEMA;
     body RuntimeInstall = "mlgate.runtime-install/v1";
     body InitOutcome = "mlgate.init/v1";

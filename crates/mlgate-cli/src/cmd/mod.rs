@@ -16,6 +16,7 @@ pub mod import;
 pub mod infer;
 pub mod init;
 pub mod inspect;
+pub mod llm_bench;
 pub mod log;
 pub mod optimize;
 pub mod plot;
