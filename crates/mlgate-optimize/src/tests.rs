@@ -864,7 +864,6 @@ fn int8_static_runs_on_tract_when_it_can() {
     let path = case.parent.with_file_name("static.onnx");
     mlgate_ir::onnx::write_model(&path, &out).unwrap();
     let cos = agreement(BackendKind::Tract, &case, &path);
-    eprintln!("int8_static per-channel minmax on tract: cosine {cos:.5}");
     assert!(cos >= 0.98, "cosine {cos}");
 }
 
@@ -895,7 +894,6 @@ mod needs_downloads {
                 assert!(cos >= 0.98, "{seen:?}");
             }
         }
-        eprintln!("{seen:?}");
     }
 
     /// The other fixtures (the transformer's MatMuls, the audio model's 1-D convs, the MLP's
@@ -920,7 +918,6 @@ mod needs_downloads {
             let cos = agreement(BackendKind::OnnxRuntime, &case, &path);
             seen.push(format!("{name}: {cos:.5}"));
         }
-        eprintln!("{seen:?}");
         assert!(
             seen.iter()
                 .all(|s| s.rsplit(' ').next().unwrap().parse::<f64>().unwrap() >= 0.98),

@@ -1170,7 +1170,7 @@ impl Square {
         side: f64,
     ) -> Square {
         let c = '{';
-        Square { side, info: todo!(), hidden: vec![(1, c)] }
+        Square { side, info: SessionInfo::default(), hidden: vec![(1, c)] }
     }
     fn private(&self) {}
 }
