@@ -22,6 +22,190 @@ fn llm_bench_refuses_a_model_that_is_not_gguf() {
     assert!(e.contains("vision_cnn.onnx"), "{e}");
 }
 
+/// The generated tiny decoders ([`mlgate_ir::fixtures::llama`]) in the sandbox: the
+/// 4-layer one and its 8-layer twin.
+fn tiny_llamas(s: &mlgate_testkit::Sandbox) -> (String, String) {
+    use mlgate_ir::fixtures::llama;
+    let dir = s.path().join("llm");
+    let fast = llama::write(&dir, &llama::TINY_LLAMA).unwrap();
+    let slow = llama::write(&dir, &llama::TINY_LLAMA_SLOW).unwrap();
+    (
+        fast.to_str().unwrap().to_string(),
+        slow.to_str().unwrap().to_string(),
+    )
+}
+
+/// Decoder gating: the 8-layer decoder against the 4-layer one is a generation regression
+/// (exit 1) with the metric named, the reverse an improvement, and a decoder against itself
+/// never a regression.
+#[test]
+fn compare_decoders_on_generation_speed() {
+    let s = sandbox!();
+    let (fast, slow) = tiny_llamas(&s);
+    let gate = |a: &str, b: &str, metric: &str| {
+        s.run(&[
+            "compare",
+            a,
+            b,
+            "--metric",
+            metric,
+            "--seq-len",
+            "8",
+            "--generate",
+            "8",
+            "--threshold",
+            "10",
+            "--max-time",
+            "12",
+            "--json",
+        ])
+    };
+    let o = gate(&fast, &slow, "tg");
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let v = mlgate_testkit::json(&o);
+    let c = &v["result"]["comparison"];
+    assert_eq!(c["verdict"], "regression", "{c}");
+    assert!(c["relative_delta"].as_f64().unwrap() > 0.2, "{c}");
+    assert_eq!(v["result"]["requests"]["metric"], "tg");
+    assert_eq!(v["result"]["requests"]["generate_tokens"], 8);
+    assert!(c["method"].as_str().unwrap().contains("one request"), "{c}");
+    let check = v["verdict"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["metric"] == "tg.p50")
+        .unwrap_or_else(|| panic!("no tg.p50 check: {v}"));
+    assert_eq!(check["status"], "fail");
+
+    let o = gate(&slow, &fast, "ttft");
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let v = mlgate_testkit::json(&o);
+    assert_eq!(v["result"]["comparison"]["verdict"], "improvement", "{v}");
+    assert_eq!(v["result"]["requests"]["generate_tokens"], 8);
+
+    let o = gate(&fast, &fast, "tpot");
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let v = mlgate_testkit::json(&o);
+    assert_ne!(v["result"]["comparison"]["verdict"], "regression", "{v}");
+}
+
+/// `ci` gates a GGUF build against a tagged baseline on the decoder metric, and `validate`
+/// judges a TTFT budget on requests served now.
+#[test]
+fn ci_and_validate_take_decoder_builds() {
+    let s = sandbox!();
+    let (fast, slow) = tiny_llamas(&s);
+    s.json_ok(&["init"]);
+    let v = s.json_ok(&["import", "--model", &fast, "--target", "llm_cpu"]);
+    let id = v["build"]["id"].as_str().unwrap().to_string();
+    s.json_ok(&["tag", "create", &id, "main-llm"]);
+    let o = s.run(&[
+        "ci",
+        "--model",
+        &slow,
+        "--baseline",
+        "main-llm",
+        "--llm-metric",
+        "tg",
+        "--seq-len",
+        "8",
+        "--generate",
+        "8",
+        "--latency-regression",
+        "10",
+        "--max-time",
+        "12",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("tg.p50"), "{text}");
+
+    let o = s.run(&[
+        "validate",
+        &fast,
+        "--llm-metric",
+        "ttft",
+        "--seq-len",
+        "8",
+        "--max-latency",
+        "5000",
+        "--max-time",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let v = mlgate_testkit::json(&o);
+    assert_eq!(v["backend"], "candle", "{v}");
+    assert!(v["p50_ms"]["n"].as_u64().unwrap() >= 10, "{v}");
+    assert!(
+        v["method"]
+            .as_str()
+            .unwrap()
+            .contains("time to first token"),
+        "{v}"
+    );
+    let o = s.run(&[
+        "validate",
+        &fast,
+        "--llm-metric",
+        "ttft",
+        "--seq-len",
+        "8",
+        "--max-latency",
+        "0.001",
+        "--max-time",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let v = mlgate_testkit::json(&o);
+    let check = &v["verdict"]["checks"][0];
+    assert!(
+        check["message"].as_str().unwrap().starts_with("ttft p50"),
+        "{check}"
+    );
+}
+
+/// A GGUF decoder of an architecture candle's llama loader does not cover is refused with
+/// exit 2, naming the file and the architecture.
+#[test]
+fn a_decoder_of_another_architecture_is_refused() {
+    let s = sandbox!();
+    let path = s.path().join("gpt2.gguf");
+    let f32s: Vec<u8> = (0..64).flat_map(|i| (i as f32).to_le_bytes()).collect();
+    mlgate_ir::gguf::write(
+        &path,
+        &[(
+            "general.architecture",
+            mlgate_ir::gguf::Value::String("gpt2".into()),
+        )],
+        &[mlgate_ir::gguf::NewTensor {
+            name: "token_embd.weight",
+            dims: &[8, 8],
+            ggml_type: 0,
+            data: &f32s,
+        }],
+    )
+    .unwrap();
+    let o = s.run(&[
+        "llm-bench",
+        path.to_str().unwrap(),
+        "-p",
+        "4",
+        "-n",
+        "2",
+        "-r",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("gpt2.gguf") && e.contains("not supported yet: gpt2"),
+        "{e}"
+    );
+}
+
 mod needs_downloads {
     use super::*;
 
@@ -113,6 +297,56 @@ mod needs_downloads {
         assert_eq!(v["session"]["backend"], "candle", "{v}");
         assert_eq!(v["outputs"][0]["name"], "logits");
         assert_eq!(v["outputs"][0]["shape"], serde_json::json!([49152]), "{v}");
+    }
+
+    /// The real decoder against itself, interleaved request by request: never a
+    /// regression; and `llm-bench` on its build records one benchmark per test.
+    #[test]
+    fn smollm2_against_itself_is_no_regression_and_llm_bench_records_the_build() {
+        let s = sandbox!();
+        let m = smollm2();
+        let m = m.to_str().unwrap();
+        let o = s.run(&[
+            "compare",
+            m,
+            m,
+            "--metric",
+            "tpot",
+            "--seq-len",
+            "8",
+            "--generate",
+            "4",
+            "--sessions",
+            "1",
+            "--max-time",
+            "10",
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+        let v = mlgate_testkit::json(&o);
+        assert_ne!(v["result"]["comparison"]["verdict"], "regression", "{v}");
+        assert_eq!(v["result"]["baseline"]["session"]["backend"], "candle");
+
+        s.json_ok(&["init"]);
+        let v = s.json_ok(&["import", "--model", m, "--target", "llm_cpu"]);
+        let id = v["build"]["id"].as_str().unwrap().to_string();
+        let v = s.json_ok(&[
+            "llm-bench",
+            &id[..8],
+            "-p",
+            "8",
+            "-n",
+            "3",
+            "-r",
+            "2",
+            "--json",
+        ]);
+        assert_eq!(v["recorded"].as_array().unwrap().len(), 1, "{v}");
+        let log = s.json_ok(&["log", &id[..8], "--json"]);
+        let benchmarks = log["benchmarks"].as_array().unwrap();
+        assert_eq!(benchmarks.len(), 1, "{log}");
+        assert_eq!(benchmarks[0]["backend"], "candle", "{log}");
+        assert_eq!(benchmarks[0]["n"], 2, "{log}");
     }
 
     /// A GGUF model registers for the llm_cpu target.

@@ -7,6 +7,8 @@ mod bench_explore;
 #[cfg(feature = "engine")]
 mod bench_gate;
 #[cfg(feature = "engine")]
+mod bench_llm;
+#[cfg(feature = "engine")]
 mod bench_registry;
 mod fuzz;
 mod testdata;
@@ -28,6 +30,7 @@ Tasks:
   bench-registry [OPTS] seed 100,000 builds and benchmarks, time status/log/tree/tags (--help)
   bench-ci [--runs N]   wall time and peak RSS of `mlgate ci --model` on the CNN fixture
   bench-explore [OPTS]  wall time and table of `mlgate explore` on the CNN fixture (--help)
+  bench-llm [OPTS]      llm-bench sweep on SmolLM2, harness overhead, llama.cpp reference (--help)
   demo                  the CI story on tract: tag the CNN as baseline, gate its slower variant
                         (exit 1, report written), then the same model (exit 0)
   deny                  cargo-deny's checks (licences, bans, sources; advisories when a RustSec
@@ -47,7 +50,9 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("deny") => deny(),
         Some("codegen") => codegen(&args[1..]),
-        Some(task @ ("schemas" | "bench-gate" | "bench-registry")) => engine_task(task, &args[1..]),
+        Some(task @ ("schemas" | "bench-gate" | "bench-registry" | "bench-llm")) => {
+            engine_task(task, &args[1..])
+        }
         Some("bench-ci") => bench_ci::run(&args[1..]),
         Some("bench-explore") => bench_explore::run(&args[1..]),
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
@@ -101,6 +106,18 @@ fn gen_models(dir: Option<PathBuf>) -> Result<(), String> {
             "{:>10} bytes  {}  (twin CNN: the same weights as ONNX and as converter-style TFLite)",
             size,
             path.display()
+        );
+    }
+    use mlgate_ir::fixtures::llama;
+    for model in [llama::TINY_LLAMA, llama::TINY_LLAMA_SLOW] {
+        let path = llama::write(&dir, &model).map_err(|e| e.to_string())?;
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "{:>10} bytes  {}  (llama-family GGUF decoder, {} layers of width {}, random weights)",
+            size,
+            path.display(),
+            model.layers,
+            model.embed
         );
     }
     Ok(())
@@ -215,6 +232,9 @@ fn deny() -> Result<(), String> {
             .args(["deny", "--offline", "check"])
             .args(checks))
     };
+    // `--offline` keeps cargo-deny off the network, but its `cargo metadata` needs every
+    // package of the lock file on disk, other platforms' too, which a build never fetches.
+    run(cargo().args(["fetch", "--locked"]))?;
     deny(&["bans", "licenses", "sources"])?;
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
@@ -381,6 +401,7 @@ fn engine_task(task: &str, args: &[String]) -> Result<(), String> {
         "schemas" => schemas(),
         "bench-gate" => bench_gate::run(args),
         "bench-registry" => bench_registry::run(args),
+        "bench-llm" => bench_llm::run(args),
         other => Err(format!("unknown engine task `{other}`")),
     }
 }

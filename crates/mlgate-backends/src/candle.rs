@@ -132,7 +132,9 @@ impl CandleDecoder {
             .unwrap_or_else(|| "unknown (no general.architecture)".into());
         if !LLAMA_FAMILY.contains(&arch.as_str()) {
             return Err(load_err(format!(
-                "candle backend supports llama-family GGUF decoders; this model is {arch}"
+                "not supported yet: {arch} (the candle backend runs llama-family GGUF \
+                 decoders: {})",
+                LLAMA_FAMILY.join(", ")
             )));
         }
         let vocab_size = content

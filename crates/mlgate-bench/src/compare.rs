@@ -680,9 +680,45 @@ const COMPARE_CV_WARN: f64 = 0.15;
 
 /// Seed streams for the order decisions, so they do not reuse the schedule's coins.
 const WARM_ORDER: u64 = 0x5741_524D;
-const LOAD_ORDER: u64 = 0x4C4F_4144;
+pub(crate) const LOAD_ORDER: u64 = 0x4C4F_4144;
 
-fn warm(session: &mut dyn Session, config: &CompareConfig, max: Duration) -> Result<Vec<u64>> {
+/// One timed repetition of a [`Workload`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedRun {
+    /// What is compared, nanoseconds: the latency of an inference, or the part of a
+    /// decoder request the metric names (its TTFT, its time per output token…).
+    pub value_ns: u64,
+    /// What the repetition cost in wall time, nanoseconds: blocks and the time a verdict
+    /// needs are sized by it.
+    pub wall_ns: u64,
+}
+
+/// A unit of work the A/B engine repeats on one side and times: an inference of a
+/// prepared session, a request to a decoder.
+pub trait Workload {
+    /// Runs one repetition and says how long it took. Called between the engine's clock
+    /// readings, never inside another repetition.
+    fn run_timed(&mut self) -> Result<TimedRun>;
+}
+
+/// A prepared session as a workload: one repetition is one `run_prepared`, timed around
+/// the call only.
+struct Inference<'a>(&'a mut dyn Session);
+
+impl Workload for Inference<'_> {
+    fn run_timed(&mut self) -> Result<TimedRun> {
+        let start = Instant::now();
+        self.0.run_prepared()?;
+        let ns = start.elapsed().as_nanos() as u64;
+        Ok(TimedRun {
+            value_ns: ns,
+            wall_ns: ns,
+        })
+    }
+}
+
+/// Warm-up of one workload: the compared values and the wall times of each repetition.
+fn warm(work: &mut dyn Workload, config: &CompareConfig, max: Duration) -> Result<Vec<TimedRun>> {
     let start = Instant::now();
     let mut out = Vec::with_capacity(config.warmup_runs as usize + 64);
     let min = Duration::from_secs_f64(config.warmup_min_time_s);
@@ -693,19 +729,14 @@ fn warm(session: &mut dyn Session, config: &CompareConfig, max: Duration) -> Res
         {
             return Ok(out);
         }
-        let t = Instant::now();
-        session.run_prepared()?;
-        out.push(t.elapsed().as_nanos() as u64);
+        out.push(work.run_timed()?);
     }
 }
 
-/// Runs one block: `runs` timed calls into `out` (reserved by the caller).
-fn block(session: &mut dyn Session, runs: usize, out: &mut Vec<u64>) -> Result<()> {
+/// Runs one block: `runs` timed repetitions into `out` (reserved by the caller).
+fn block(work: &mut dyn Workload, runs: usize, out: &mut Vec<u64>) -> Result<()> {
     for _ in 0..runs {
-        let start = Instant::now();
-        session.run_prepared()?;
-        let end = Instant::now();
-        out.push(end.duration_since(start).as_nanos() as u64);
+        out.push(work.run_timed()?.value_ns);
     }
     Ok(())
 }
@@ -720,13 +751,13 @@ pub fn compare_sessions(
     compare_session_sets(&mut [baseline], &mut [candidate], config, progress)
 }
 
-/// Warms every session of a side, each for its share of the side's warm-up; the samples in
-/// session order.
+/// Warms every workload of a side, each for its share of the side's warm-up; the runs in
+/// workload order.
 fn warm_side(
-    sessions: &mut [&mut dyn Session],
+    sessions: &mut [&mut dyn Workload],
     config: &CompareConfig,
     cap: Duration,
-) -> Result<Vec<u64>> {
+) -> Result<Vec<TimedRun>> {
     let n = sessions.len().max(1) as u32;
     let share = CompareConfig {
         warmup_min_time_s: config.warmup_min_time_s / n as f64,
@@ -746,6 +777,22 @@ fn warm_side(
 pub fn compare_session_sets(
     baseline: &mut [&mut dyn Session],
     candidate: &mut [&mut dyn Session],
+    config: &CompareConfig,
+    progress: &mut dyn Progress,
+) -> Result<Comparison> {
+    let mut a: Vec<Inference<'_>> = baseline.iter_mut().map(|s| Inference(&mut **s)).collect();
+    let mut b: Vec<Inference<'_>> = candidate.iter_mut().map(|s| Inference(&mut **s)).collect();
+    let mut a: Vec<&mut dyn Workload> = a.iter_mut().map(|w| w as &mut dyn Workload).collect();
+    let mut b: Vec<&mut dyn Workload> = b.iter_mut().map(|w| w as &mut dyn Workload).collect();
+    compare_workload_sets(&mut a, &mut b, config, progress)
+}
+
+/// The engine behind [`compare_session_sets`], for any [`Workload`]: each side's workloads
+/// are its independently loaded instances, rotated as there; a block is `block_runs`
+/// repetitions, sized by their wall time; the compared samples are their `value_ns`.
+pub fn compare_workload_sets(
+    baseline: &mut [&mut dyn Workload],
+    candidate: &mut [&mut dyn Workload],
     config: &CompareConfig,
     progress: &mut dyn Progress,
 ) -> Result<Comparison> {
@@ -780,8 +827,13 @@ pub fn compare_session_sets(
     // Each side's own typical run: when one side is much slower, a pooled median would be
     // the fast side's (it warms up with more runs in the same time), blocks would be sized
     // for it, and the time a verdict needs would be underestimated by the ratio.
-    let typical_a = stats::median(&stats::to_ms(&warm_a)) * 1e6;
-    let typical_b = stats::median(&stats::to_ms(&warm_b)) * 1e6;
+    let wall_of = |runs: &[TimedRun]| -> f64 {
+        stats::median(&runs.iter().map(|r| r.wall_ns as f64).collect::<Vec<_>>())
+    };
+    let typical_a = wall_of(&warm_a);
+    let typical_b = wall_of(&warm_b);
+    let values = |runs: Vec<TimedRun>| -> Vec<u64> { runs.iter().map(|r| r.value_ns).collect() };
+    let (warm_a, warm_b) = (values(warm_a), values(warm_b));
     let slowest_ns = typical_a.max(typical_b);
     // A slow model (one inference outlasting a block) gets one run per block, so pairs
     // accrue at the model's own pace rather than three runs at a time.
@@ -987,8 +1039,11 @@ pub const MEMORY_RUNS: usize = 3;
 pub struct CompareResult {
     pub baseline: Loaded,
     pub candidate: Loaded,
-    /// Shapes of the inputs both models ran on.
+    /// Shapes of the inputs both models ran on (empty for decoders).
     pub input_shapes: Vec<(String, Vec<usize>)>,
+    /// For decoders: the request both served and the metric taken from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<crate::llm::RequestShape>,
     pub environment: MeasurementEnvironment,
     pub config: CompareConfig,
     pub comparison: Comparison,
@@ -1127,6 +1182,7 @@ pub fn compare_models(
             .iter()
             .map(|t| (t.name().to_string(), t.shape().to_vec()))
             .collect(),
+        requests: None,
         environment,
         config,
         comparison,

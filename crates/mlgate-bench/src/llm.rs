@@ -15,12 +15,18 @@
 //! TTFT, TPOT and ITL as [`LatencySummary`]s, whose percentiles are withheld when there are
 //! too few samples to bound them.
 
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
 use std::time::Instant;
 
-use mlgate_backends::{Decoder, DecoderInfo, SessionInfo};
+use mlgate_backends::{BackendKind, Decoder, DecoderInfo, SessionInfo, SessionOptions};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::compare::{
+    compare_workload_sets, CompareConfig, CompareResult, Comparison, Loaded, TimedRun, Workload,
+};
 use crate::memory::PhaseMemory;
 use crate::stats::{self, LatencySummary};
 use crate::{BenchError, MeasurementEnvironment, Progress, ProgressUpdate, Result};
@@ -309,6 +315,382 @@ pub fn bench_decoder(
         environment,
         tests,
         method: METHOD.into(),
+    })
+}
+
+/// What a decoder comparison gates on: one number per request, always a time, so "slower"
+/// means the same thing for every metric (a throughput regression is a time-per-token
+/// regression).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmMetric {
+    /// Generation: decode time / generated tokens, the inverse of tg tokens/s.
+    Tg,
+    /// Prompt processing: prefill time / prompt tokens, the inverse of pp tokens/s.
+    Pp,
+    /// Time to first token: prefill and the first decode step.
+    Ttft,
+    /// Time per output token after the first: `(end-to-end − TTFT) / (n − 1)`.
+    #[default]
+    Tpot,
+}
+
+impl LlmMetric {
+    /// Every metric, in the order the CLI lists them.
+    pub const ALL: [LlmMetric; 4] = [
+        LlmMetric::Tg,
+        LlmMetric::Pp,
+        LlmMetric::Ttft,
+        LlmMetric::Tpot,
+    ];
+
+    /// The name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            LlmMetric::Tg => "tg",
+            LlmMetric::Pp => "pp",
+            LlmMetric::Ttft => "ttft",
+            LlmMetric::Tpot => "tpot",
+        }
+    }
+
+    /// What the compared number of one request is, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LlmMetric::Tg => "decode time per generated token (1000 / tg tokens/s)",
+            LlmMetric::Pp => "prefill time per prompt token (1000 / pp tokens/s)",
+            LlmMetric::Ttft => "time to first token (prefill + first decode step)",
+            LlmMetric::Tpot => "time per output token after the first",
+        }
+    }
+
+    /// Tokens a request must generate for the metric to exist.
+    pub fn min_generated(self) -> usize {
+        match self {
+            LlmMetric::Pp => 0,
+            LlmMetric::Tg | LlmMetric::Ttft => 1,
+            LlmMetric::Tpot => 2,
+        }
+    }
+
+    /// Generated tokens per request when the user names none: what the metric needs, and
+    /// for the per-token metrics enough steps to average over.
+    pub fn default_generated(self) -> usize {
+        match self {
+            LlmMetric::Pp => 0,
+            LlmMetric::Ttft => 1,
+            LlmMetric::Tg | LlmMetric::Tpot => 32,
+        }
+    }
+
+    /// The metric's value for one request, milliseconds; `None` where it is undefined.
+    pub fn value_ms(
+        self,
+        m: &RequestMetrics,
+        prompt_tokens: usize,
+        generated: usize,
+    ) -> Option<f64> {
+        match self {
+            LlmMetric::Tg => (generated > 0).then(|| m.decode_ms / generated as f64),
+            LlmMetric::Pp => (prompt_tokens > 0).then(|| m.prefill_ms / prompt_tokens as f64),
+            LlmMetric::Ttft => m.ttft_ms,
+            LlmMetric::Tpot => m.tpot_ms,
+        }
+    }
+}
+
+impl fmt::Display for LlmMetric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for LlmMetric {
+    type Err = BenchError;
+
+    fn from_str(s: &str) -> Result<LlmMetric> {
+        let lower = s.to_ascii_lowercase();
+        LlmMetric::ALL
+            .into_iter()
+            .find(|m| m.name() == lower)
+            .ok_or_else(|| {
+                BenchError::Config(format!(
+                    "unknown LLM metric '{s}'; valid: {}",
+                    LlmMetric::ALL.map(LlmMetric::name).join(", ")
+                ))
+            })
+    }
+}
+
+/// The request both sides of a decoder comparison serve, and the number taken from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RequestShape {
+    pub metric: LlmMetric,
+    pub prompt_tokens: usize,
+    pub generate_tokens: usize,
+}
+
+impl RequestShape {
+    /// `metric` on requests of `prompt_tokens` (default 128) and `generate_tokens` (default:
+    /// what the metric needs, [`LlmMetric::default_generated`]).
+    pub fn new(
+        metric: LlmMetric,
+        prompt_tokens: Option<usize>,
+        generate_tokens: Option<usize>,
+    ) -> Result<RequestShape> {
+        let shape = RequestShape {
+            metric,
+            prompt_tokens: prompt_tokens.unwrap_or(128),
+            generate_tokens: generate_tokens.unwrap_or(metric.default_generated()),
+        };
+        if shape.prompt_tokens == 0 {
+            return Err(BenchError::Config(
+                "the prompt must be at least 1 token".into(),
+            ));
+        }
+        if shape.generate_tokens < metric.min_generated() {
+            return Err(BenchError::Config(format!(
+                "{} needs at least {} generated tokens per request, not {}",
+                metric,
+                metric.min_generated(),
+                shape.generate_tokens
+            )));
+        }
+        Ok(shape)
+    }
+}
+
+/// One side's decoder as an A/B workload: a repetition is one request of the shape; its
+/// value is the metric, its wall time the whole request. The k-th request of every decoder
+/// gets the same prompt.
+struct DecoderRequests<'a> {
+    decoder: &'a mut (dyn Decoder + 'a),
+    shape: RequestShape,
+    vocab: usize,
+    seed: u64,
+    served: u64,
+}
+
+impl<'a> DecoderRequests<'a> {
+    fn for_side(
+        side: &'a mut [&mut dyn Decoder],
+        shape: RequestShape,
+        vocab: usize,
+        seed: u64,
+    ) -> Vec<DecoderRequests<'a>> {
+        side.iter_mut()
+            .map(|d| DecoderRequests {
+                decoder: &mut **d,
+                shape,
+                vocab,
+                seed,
+                served: 0,
+            })
+            .collect()
+    }
+}
+
+impl Workload for DecoderRequests<'_> {
+    fn run_timed(&mut self) -> Result<TimedRun> {
+        let s = self.shape;
+        let prompt = random_prompt(
+            self.vocab,
+            s.prompt_tokens,
+            self.seed.wrapping_add(self.served),
+        );
+        self.served += 1;
+        let start = Instant::now();
+        let (times, _) = run_request(self.decoder, &prompt, s.generate_tokens)?;
+        let wall_ns = start.elapsed().as_nanos() as u64;
+        let value = s
+            .metric
+            .value_ms(&times.metrics(), s.prompt_tokens, s.generate_tokens)
+            .ok_or_else(|| {
+                BenchError::Config(format!("{} is undefined for this request", s.metric))
+            })?;
+        Ok(TimedRun {
+            value_ns: (value * 1e6).round() as u64,
+            wall_ns,
+        })
+    }
+}
+
+/// Serves requests of `shape` on one decoder — one warm-up, then until `budget_s` has
+/// passed and at least `min_requests` were served, at most `max_requests` — and returns the
+/// metric of each measured request, ms, in order (what `validate` judges budgets on).
+pub fn measure_requests(
+    decoder: &mut dyn Decoder,
+    shape: RequestShape,
+    budget_s: f64,
+    (min_requests, max_requests): (usize, usize),
+    seed: u64,
+    progress: &mut dyn Progress,
+) -> Result<Vec<f64>> {
+    let vocab = decoder.describe().vocab_size;
+    let mut work = DecoderRequests {
+        decoder,
+        shape,
+        vocab,
+        seed,
+        served: 0,
+    };
+    let label = format!(
+        "pp{}+tg{}: {}",
+        shape.prompt_tokens, shape.generate_tokens, shape.metric
+    );
+    let started = Instant::now();
+    work.run_timed()?;
+    let mut values = Vec::new();
+    while values.len() < max_requests.max(1)
+        && (values.len() < min_requests || started.elapsed().as_secs_f64() < budget_s)
+    {
+        progress.update(&ProgressUpdate {
+            phase: "measuring",
+            label: label.clone(),
+            elapsed_s: started.elapsed().as_secs_f64(),
+            budget_s,
+            runs: values.len() as u64,
+            rel_half_width: None,
+        });
+        values.push(work.run_timed()?.value_ns as f64 / 1e6);
+    }
+    progress.finish();
+    Ok(values)
+}
+
+/// Compares loaded decoders with the A/B engine: requests interleaved in randomized AB/BA
+/// blocks over each side's instances, the metric's per-request values judged as latencies
+/// are ([`crate::compare`]).
+pub fn compare_decoders(
+    baseline: &mut [&mut dyn Decoder],
+    candidate: &mut [&mut dyn Decoder],
+    shape: RequestShape,
+    config: &CompareConfig,
+    progress: &mut dyn Progress,
+) -> Result<Comparison> {
+    let infos: Vec<DecoderInfo> = baseline
+        .iter()
+        .map(|d| d.describe().clone())
+        .chain(candidate.iter().map(|d| d.describe().clone()))
+        .collect();
+    let vocab = infos.iter().map(|i| i.vocab_size).min().unwrap_or(1);
+    let context = infos.iter().filter_map(|i| i.context_length).min();
+    if let Some(ctx) = context {
+        if shape.prompt_tokens + shape.generate_tokens > ctx {
+            return Err(BenchError::Config(format!(
+                "{} prompt + {} generated tokens exceed the context length {ctx}",
+                shape.prompt_tokens, shape.generate_tokens
+            )));
+        }
+    }
+    let seed = config.seed_or_fresh();
+    let config = CompareConfig {
+        seed: Some(seed),
+        ..config.clone()
+    };
+    let mut a = DecoderRequests::for_side(baseline, shape, vocab, seed);
+    let mut b = DecoderRequests::for_side(candidate, shape, vocab, seed);
+    let mut a: Vec<&mut dyn Workload> = a.iter_mut().map(|w| w as &mut dyn Workload).collect();
+    let mut b: Vec<&mut dyn Workload> = b.iter_mut().map(|w| w as &mut dyn Workload).collect();
+    let mut comparison = compare_workload_sets(&mut a, &mut b, &config, progress)?;
+    comparison.method = format!(
+        "each run is one request: {} random prompt tokens prefilled from an empty KV cache, then \
+         {} greedy decode steps (tokenization excluded); the value compared is its {} ({}); {}",
+        shape.prompt_tokens,
+        shape.generate_tokens,
+        shape.metric,
+        shape.metric.describe(),
+        comparison.method
+    );
+    Ok(comparison)
+}
+
+/// Loads both GGUF decoders on `backend` (several instances per side, as
+/// [`CompareConfig::sessions_per_side`] says) and compares them on `shape`. Each side's
+/// memory is its first load's peak RSS, measured with the freed heap handed back first;
+/// which side loads first is the seed's choice.
+pub fn compare_decoder_models(
+    backend: BackendKind,
+    baseline: &Path,
+    candidate: &Path,
+    options: &SessionOptions,
+    shape: RequestShape,
+    config: &CompareConfig,
+    progress: &mut dyn Progress,
+) -> Result<CompareResult> {
+    config.validate()?;
+    let mut config = config.clone();
+    let seed = config.seed_or_fresh();
+    config.seed = Some(seed);
+    progress.update(&ProgressUpdate {
+        phase: "loading",
+        label: "baseline and candidate".into(),
+        elapsed_s: 0.0,
+        budget_s: 0.0,
+        runs: 0,
+        rel_half_width: None,
+    });
+    let load = |model: &Path| -> Result<(Box<dyn Decoder>, f64, Option<PhaseMemory>)> {
+        crate::memory::release_free_heap();
+        let meter = crate::memory::PeakMeter::start();
+        let start = Instant::now();
+        let decoder = mlgate_backends::load_decoder(backend, model, options)?;
+        let load_ms = start.elapsed().as_secs_f64() * 1e3;
+        let mut memory = meter.finish();
+        if let Some(m) = memory.as_mut() {
+            m.method = format!(
+                "{}; phase: the load of this decoder alone (weights)",
+                m.method
+            );
+        }
+        Ok((decoder, load_ms, memory))
+    };
+    let baseline_first = stats::rng(seed ^ crate::compare::LOAD_ORDER).coin();
+    let ((a, a_ms, a_mem), (b, b_ms, b_mem)) = if baseline_first {
+        let a = load(baseline)?;
+        (a, load(candidate)?)
+    } else {
+        let b = load(candidate)?;
+        (load(baseline)?, b)
+    };
+    let mut sides_a = vec![a];
+    let mut sides_b = vec![b];
+    for _ in 1..config.sessions_per_side {
+        sides_a.push(mlgate_backends::load_decoder(backend, baseline, options)?);
+        sides_b.push(mlgate_backends::load_decoder(backend, candidate, options)?);
+    }
+    let environment = MeasurementEnvironment::capture(sides_a[0].info());
+    let (info_a, info_b) = (sides_a[0].info().clone(), sides_b[0].info().clone());
+    let mut refs_a: Vec<&mut dyn Decoder> = sides_a
+        .iter_mut()
+        .map(|d| d.as_mut() as &mut dyn Decoder)
+        .collect();
+    let mut refs_b: Vec<&mut dyn Decoder> = sides_b
+        .iter_mut()
+        .map(|d| d.as_mut() as &mut dyn Decoder)
+        .collect();
+    let comparison = compare_decoders(&mut refs_a, &mut refs_b, shape, &config, progress)?;
+    let position = |first: bool| if first { 1 } else { 2 };
+    Ok(CompareResult {
+        baseline: Loaded {
+            model: baseline.to_owned(),
+            session: info_a,
+            load_ms: a_ms,
+            memory: a_mem,
+            load_position: position(baseline_first),
+        },
+        candidate: Loaded {
+            model: candidate.to_owned(),
+            session: info_b,
+            load_ms: b_ms,
+            memory: b_mem,
+            load_position: position(!baseline_first),
+        },
+        input_shapes: Vec::new(),
+        requests: Some(shape),
+        environment,
+        config,
+        comparison,
     })
 }
 

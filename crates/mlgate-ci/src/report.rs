@@ -98,6 +98,10 @@ pub struct LatencyEvidence {
     pub warnings: Vec<String>,
     /// Present when stored numbers were used instead of measuring now.
     pub cached: Option<CachedProvenance>,
+    /// For decoders: what each compared run's number is (`tpot`: time per output token of
+    /// one request…); absent for inference latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm_metric: Option<mlgate_bench::llm::LlmMetric>,
 }
 
 fn side_measured(side: &mlgate_bench::compare::Side, metric: Metric) -> Option<Measured> {
@@ -171,6 +175,7 @@ impl LatencyEvidence {
             elapsed_s: c.elapsed_s,
             warnings: c.warnings.clone(),
             cached: None,
+            llm_metric: None,
         }
     }
 }

@@ -296,6 +296,10 @@ fn pct(fraction: f64) -> f64 {
 pub fn latency_check(evidence: &LatencyEvidence, thresholds: &Thresholds) -> Check {
     use mlgate_bench::Verdict as Ab;
     let t = &thresholds.latency_regression_pct;
+    let label = match evidence.llm_metric {
+        Some(m) => format!("{m} {}", evidence.metric),
+        None => evidence.metric.to_string(),
+    };
     let status = match evidence.engine_verdict {
         Ab::Regression => CheckStatus::Fail,
         Ab::Improvement | Ab::NoChange => CheckStatus::Pass,
@@ -306,12 +310,15 @@ pub fn latency_check(evidence: &LatencyEvidence, thresholds: &Thresholds) -> Che
         message.push_str(&settle_hint(evidence));
     }
     Check {
-        metric: format!("latency.{}", evidence.metric),
+        metric: match evidence.llm_metric {
+            Some(m) => format!("{m}.{}", evidence.metric),
+            None => format!("latency.{}", evidence.metric),
+        },
         kind: CheckKind::Regression,
         rule: if t.value == 0.0 {
-            format!("{} not significantly slower (strict)", evidence.metric)
+            format!("{label} not significantly slower (strict)")
         } else {
-            format!("{} shift ≤ +{}%", evidence.metric, t.value)
+            format!("{label} shift ≤ +{}%", t.value)
         },
         actual: evidence.shift_pct.clone(),
         baseline: evidence.baseline_ms.as_ref().map(|m| m.value),
@@ -606,6 +613,9 @@ pub struct BudgetEvidence<'a> {
     pub peak_memory_bytes: Option<u64>,
     /// Why latency was not measured, when it was not.
     pub latency_skipped: Option<String>,
+    /// For decoders: the per-request number the percentiles are of (TPOT, TTFT…); `None`:
+    /// inference latency.
+    pub llm_metric: Option<mlgate_bench::llm::LlmMetric>,
 }
 
 /// Every budget in force, judged on the candidate's evidence.
@@ -653,10 +663,14 @@ fn budget_check(limit: &Limit, e: &BudgetEvidence<'_>) -> Check {
             }
         },
         Constraint::MaxLatencyMs | Constraint::MaxP95Ms => {
-            let (name, estimate) = if c == Constraint::MaxLatencyMs {
+            let (stat, estimate) = if c == Constraint::MaxLatencyMs {
                 ("p50", e.p50)
             } else {
                 ("p95", e.p95)
+            };
+            let name = match e.llm_metric {
+                Some(m) => format!("{m} {stat}"),
+                None => stat.to_string(),
             };
             if let Some(reason) = &e.latency_skipped {
                 check.message = reason.clone();

@@ -15,6 +15,7 @@ use crate::onnx::proto::{
 use crate::rng::SplitMix64;
 use crate::Result;
 
+pub mod llama;
 pub mod twin;
 
 /// Opset all fixtures target: the first with LayerNormalization.

@@ -33,11 +33,13 @@
 use std::path::{Path, PathBuf};
 
 use mlgate_backends::{BackendKind, RuntimeCatalog, RuntimeConfig, SessionOptions};
+use mlgate_ir::ModelFormat;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use mlgate_bench::compare::{Analysis, Loaded, Side};
 pub use mlgate_bench::harness::{ColdStart, Settling, Throughput};
+pub use mlgate_bench::llm::{LlmMetric, RequestShape};
 pub use mlgate_bench::memory::write_timeline_jsonl;
 pub use mlgate_bench::{
     BenchConfig, BenchmarkResult, CompareConfig, CompareResult, Comparison, InputSet,
@@ -355,6 +357,12 @@ pub struct CompareRequest {
     pub config: CompareConfig,
     /// Where the runtime libraries are.
     pub runtimes: RuntimeConfig,
+    /// GGUF decoders only: what one request yields to compare (default TPOT). The prompt
+    /// is the first of `inputs.seq_lens` tokens (default 128).
+    pub llm_metric: Option<LlmMetric>,
+    /// GGUF decoders only: tokens generated per request (default: what the metric needs,
+    /// 32 for tg and TPOT, 1 for TTFT, 0 for pp).
+    pub generate_tokens: Option<usize>,
 }
 
 /// `mlgate compare --json` ([`COMPARE_SCHEMA`]).
@@ -418,9 +426,27 @@ pub(crate) fn measure_pair(
         inputs,
         config,
         runtimes,
+        ..
     } = request;
     let registry = RuntimeCatalog::new(runtimes);
     let backend = resolve_backend(&registry, baseline, backend.as_deref())?;
+    if mlgate_ir::detect_format(baseline)?.format() == ModelFormat::Gguf {
+        // A decoder has no input tensors to synthesize: both sides serve the same requests.
+        let shape = crate::llm::request_shape(
+            request.llm_metric,
+            inputs.seq_lens.first().copied(),
+            request.generate_tokens,
+        )?;
+        return Ok(mlgate_bench::llm::compare_decoder_models(
+            backend,
+            baseline,
+            candidate,
+            &session_options(*threads),
+            shape,
+            config,
+            progress,
+        )?);
+    }
     // Synthesized once, from the baseline: both sides run on exactly the same tensors.
     let first = synthesize_inputs(baseline, inputs)?
         .into_iter()
@@ -602,7 +628,7 @@ pub fn read_timeline(path: &Path) -> Result<Timeline> {
 
 /// Serializing the bench crate's plain types cannot fail; were it to, a `null` would hide
 /// a bug but lose no measurement (samples and percentiles are typed columns).
-fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 

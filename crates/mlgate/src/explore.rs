@@ -443,6 +443,7 @@ fn measure_shift(
             inputs: InputSpec::default(),
             config,
             runtimes: runtimes.clone(),
+            ..CompareRequest::default()
         },
         &mut labelled,
     )?;

@@ -120,8 +120,13 @@ pub struct GateSettings {
     /// Independently loaded sessions per side (default 2): more loads narrow the interval
     /// of a model whose latency depends on the load.
     pub sessions_per_side: Option<usize>,
-    /// Sequence length for models with token inputs (default 128).
+    /// Sequence length for models with token inputs, and the prompt length of GGUF
+    /// decoders (default 128).
     pub seq_len: Option<usize>,
+    /// GGUF decoders: what one request yields to gate on (default TPOT).
+    pub llm_metric: Option<mlgate_bench::llm::LlmMetric>,
+    /// GGUF decoders: tokens generated per request (default: what the metric needs).
+    pub generate_tokens: Option<usize>,
     /// Use the builds' stored benchmarks instead of measuring now (explicit opt-in).
     pub use_cached: bool,
     /// Where the runtime libraries are.
@@ -266,6 +271,8 @@ pub fn run_gate(
     };
     let skipped = latency_unmeasurable(baseline.info.format);
     let mut budget_summary = None;
+    // For decoders: what the latency numbers are (TPOT, TTFT…), so checks name it.
+    let mut llm_metric = None;
     if let Some(reason) = &skipped {
         checks.push(mlgate_ci::latency_skipped(
             metric,
@@ -295,12 +302,16 @@ pub fn run_gate(
             },
             config: compare_config(thresholds, settings),
             runtimes: settings.runtimes.clone(),
+            llm_metric: settings.llm_metric,
+            generate_tokens: settings.generate_tokens,
         };
         let result = crate::benchmark::measure_pair(&request, progress)?;
-        let evidence = LatencyEvidence::from_comparison(
+        let mut evidence = LatencyEvidence::from_comparison(
             &result.comparison,
             result.baseline.session.backend.name(),
         );
+        evidence.llm_metric = result.requests.map(|r| r.metric);
+        llm_metric = evidence.llm_metric;
         checks.push(mlgate_ci::latency_check(&evidence, thresholds));
         warnings.extend(evidence.warnings.iter().cloned());
         memory = MemoryEvidence {
@@ -329,6 +340,7 @@ pub fn run_gate(
         p95: budget_summary.as_ref().and_then(|s| s.percentile(95.0)),
         peak_memory_bytes: memory.candidate.as_ref().map(|m| m.peak_delta_bytes),
         latency_skipped: skipped.clone(),
+        llm_metric,
     };
     checks.extend(mlgate_ci::budget_checks(thresholds, &budget));
     if let Some(samples) = settings.accuracy_samples {
@@ -520,6 +532,7 @@ fn cached_latency(
         looks: 1,
         elapsed_s: 0.0,
         warnings,
+        llm_metric: None,
         cached: Some(CachedProvenance {
             baseline: run(&a),
             candidate: run(&b),
@@ -606,6 +619,7 @@ fn default_target(format: ModelFormat) -> &'static str {
     match format {
         ModelFormat::Onnx => "tract_cpu",
         ModelFormat::Tflite => "litert_cpu",
+        ModelFormat::Gguf => "llm_cpu",
         _ => "apple_m1",
     }
 }
@@ -817,7 +831,25 @@ pub fn validate(
         .iter()
         .any(|l| !matches!(l.constraint, mlgate_registry::Constraint::MaxSizeMb));
     let mut result = None;
-    if skipped.is_none() && needs_run {
+    let mut decoder = None;
+    if skipped.is_none() && needs_run && model.info.format == ModelFormat::Gguf {
+        let shape = crate::llm::request_shape(
+            settings.llm_metric,
+            settings.seq_len,
+            settings.generate_tokens,
+        )?;
+        decoder = Some(crate::llm::measure_decoder(
+            &model.path,
+            shape,
+            settings
+                .max_time_s
+                .unwrap_or(BenchConfig::default().max_time_s),
+            settings
+                .seed
+                .unwrap_or_else(mlgate_bench::compare::fresh_seed),
+            progress,
+        )?);
+    } else if skipped.is_none() && needs_run {
         let mut config = BenchConfig::default();
         if let Some(s) = settings.max_time_s {
             config.max_time_s = s;
@@ -843,29 +875,41 @@ pub fn validate(
         result = Some(report.result);
     }
     let run = result.as_ref().and_then(|r| r.runs.first());
-    let memory = run.and_then(|r| r.memory.clone()).or_else(|| {
-        result
-            .as_ref()
-            .and_then(|r| r.cold_start.load_memory.clone())
-    });
+    let memory = run
+        .and_then(|r| r.memory.clone())
+        .or_else(|| {
+            result
+                .as_ref()
+                .and_then(|r| r.cold_start.load_memory.clone())
+        })
+        .or_else(|| decoder.as_ref().and_then(|d| d.memory.clone()));
+    // The latencies budgets are judged on: inferences, or a decoder's per-request metric.
+    let summary = run
+        .map(|r| &r.summary)
+        .or(decoder.as_ref().map(|d| &d.summary));
     let evidence = BudgetEvidence {
         size_bytes: subject.size_bytes,
-        p50: run.and_then(|r| r.summary.percentile(50.0)),
-        p95: run.and_then(|r| r.summary.percentile(95.0)),
-        peak_memory_bytes: result.as_ref().map(peak_added),
+        p50: summary.and_then(|s| s.percentile(50.0)),
+        p95: summary.and_then(|s| s.percentile(95.0)),
+        peak_memory_bytes: result.as_ref().map(peak_added).or(decoder
+            .as_ref()
+            .and_then(|d| d.memory.as_ref().map(|m| m.peak_delta_bytes))),
         latency_skipped: skipped.clone(),
+        llm_metric: decoder
+            .is_some()
+            .then_some(settings.llm_metric.unwrap_or_default()),
     };
     let checks = mlgate_ci::budget_checks(&thresholds, &evidence);
     let verdict = Verdict::decide(checks, thresholds.fail_on_inconclusive, Vec::new());
     let measured = |p: f64| -> Option<Measured> {
-        let r = run?;
-        let e = r.summary.percentile(p)?;
+        let s = summary?;
+        let e = s.percentile(p)?;
         Some(Measured {
             value: e.value_ms?,
             low: e.ci_low_ms,
             high: e.ci_high_ms,
-            confidence: Some(r.summary.confidence),
-            n: Some(r.summary.n as u64),
+            confidence: Some(s.confidence),
+            n: Some(s.n as u64),
         })
     };
     Ok(ValidateReport {
@@ -876,15 +920,26 @@ pub fn validate(
         p50_ms: measured(50.0),
         p95_ms: measured(95.0),
         peak_memory: memory,
-        backend: result.as_ref().map(|r| r.session.backend.name().to_string()),
-        environment: result.as_ref().map(|r| r.environment.clone()),
-        method: match &result {
-            Some(r) => format!(
+        backend: result
+            .as_ref()
+            .map(|r| r.session.backend.name().to_string())
+            .or(decoder.as_ref().map(|d| d.session.backend.name().to_string())),
+        environment: result
+            .as_ref()
+            .map(|r| r.environment.clone())
+            .or(decoder.as_ref().map(|d| d.environment.clone())),
+        method: match (&result, &decoder) {
+            (None, Some(d)) => format!(
+                "measured now: {}; latency budgets judged by the percentile's interval \
+                 (over / within / marginal); memory is the peak RSS of the decoder's load (one reading)",
+                d.method
+            ),
+            (Some(r), _) => format!(
                 "measured now: {}; latency budgets judged by the percentile's interval (over / within / marginal); \
                  memory is the peak RSS the model added over load and inference (one reading)",
                 r.method
             ),
-            None => skipped.unwrap_or_else(|| "size only: no latency or memory budget in force".into()),
+            (None, None) => skipped.unwrap_or_else(|| "size only: no latency or memory budget in force".into()),
         },
     })
 }

@@ -81,8 +81,8 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         },
         ..ThresholdFlags::default()
     };
-    args.judge.apply(&mut flags)?;
     let mut settings = args.measure.settings(ctx, false);
+    args.judge.apply(&mut flags, &mut settings)?;
     args.accuracy.apply(&mut flags, &mut settings);
     let request = CiRequest {
         model: args.model.clone(),

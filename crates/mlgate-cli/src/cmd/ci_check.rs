@@ -46,7 +46,8 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         budget: args.budget.budget(),
         ..ThresholdFlags::default()
     };
-    args.judge.apply(&mut flags)?;
+    let mut settings = args.measure.settings(ctx, args.use_cached);
+    args.judge.apply(&mut flags, &mut settings)?;
     let workspace = ctx.open_optional();
     let report = with_progress(json, |p| {
         gate::ci_check(
@@ -54,7 +55,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
             &args.baseline,
             &args.candidate,
             &flags,
-            &args.measure.settings(ctx, args.use_cached),
+            &settings,
             p,
         )
     })?;

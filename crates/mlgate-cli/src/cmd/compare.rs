@@ -43,8 +43,8 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         memory_regression_pct: args.memory_threshold,
         ..ThresholdFlags::default()
     };
-    args.judge.apply(&mut flags)?;
     let mut settings = args.measure.settings(ctx, false);
+    args.judge.apply(&mut flags, &mut settings)?;
     args.accuracy.apply(&mut flags, &mut settings);
     let ws = ctx.open_optional();
     let thresholds = gate::thresholds(ws, &flags)?;
@@ -94,11 +94,26 @@ pub fn render_compare(report: &CompareReport) -> String {
     let r = &report.result;
     let c = &r.comparison;
     let mut out = String::new();
+    // Decoders: the statistic is of a per-request number (TPOT…), named before it.
+    let label = match &r.requests {
+        Some(q) => format!("{} {}", q.metric, c.metric),
+        None => c.metric.to_string(),
+    };
     let _ = writeln!(out, "latency verdict: {}", c.verdict.name().to_uppercase());
+    if let Some(q) = &r.requests {
+        let _ = writeln!(
+            out,
+            "requests: {} prompt + {} generated tokens; {} = {}",
+            q.prompt_tokens,
+            q.generate_tokens,
+            q.metric,
+            q.metric.describe()
+        );
+    }
     let _ = writeln!(
         out,
         "{} shift: {} ({:.0}% CI [{}, {}]), p = {}, threshold ±{:.1}%, α = {} ({:.2e} per look)",
-        c.metric,
+        label,
         pct(c.relative_delta),
         c.confidence * 100.0,
         pct(c.ci_low),
@@ -121,7 +136,7 @@ pub fn render_compare(report: &CompareReport) -> String {
         out,
         "  baseline   {}  {} {}  n = {}",
         r.baseline.model.display(),
-        c.metric,
+        label,
         metric(c.baseline.metric_ms),
         c.baseline.summary.n
     );
@@ -129,7 +144,7 @@ pub fn render_compare(report: &CompareReport) -> String {
         out,
         "  candidate  {}  {} {}  n = {}",
         r.candidate.model.display(),
-        c.metric,
+        label,
         metric(c.candidate.metric_ms),
         c.candidate.summary.n
     );

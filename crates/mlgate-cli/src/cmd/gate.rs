@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use mlgate::benchmark::Metric;
+use mlgate::benchmark::{LlmMetric, Metric};
 use mlgate::gate::{Evidence, GateSettings, ThresholdFlags, Verdict, VerdictStatus};
 use mlgate::workspace::Budget;
 
@@ -49,6 +49,22 @@ pub struct MeasureArgs {
     /// interval of a model whose latency depends on the load (the report says when).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=8))]
     pub sessions: Option<u64>,
+    /// GGUF decoders: what each request yields to gate and budget on — tg (time per
+    /// generated token), pp (per prompt token), ttft, tpot (default). The prompt is
+    /// --seq-len tokens.
+    #[arg(long, value_name = "M", value_parser = LLM_METRICS)]
+    pub llm_metric: Option<String>,
+    /// GGUF decoders: tokens generated per request (default: 32 for tg and tpot, 1 for
+    /// ttft, 0 for pp).
+    #[arg(long, value_name = "N")]
+    pub generate: Option<usize>,
+}
+
+/// The names `--llm-metric` (and `--metric`, for GGUF models) take.
+const LLM_METRICS: [&str; 4] = ["tg", "pp", "ttft", "tpot"];
+
+fn parse_llm_metric(name: &str) -> Option<LlmMetric> {
+    name.parse::<LlmMetric>().ok()
 }
 
 /// `--max-time`: seconds, or `auto`.
@@ -83,6 +99,8 @@ impl MeasureArgs {
             seed: self.seed,
             sessions_per_side: self.sessions.map(|n| n as usize),
             seq_len: self.seq_len,
+            llm_metric: self.llm_metric.as_deref().and_then(parse_llm_metric),
+            generate_tokens: self.generate,
             use_cached,
             runtimes: ctx.runtimes.clone(),
             accuracy_samples: None,
@@ -134,8 +152,9 @@ impl AccuracyArgs {
 /// Which latency statistic, and how undecided evidence counts.
 #[derive(clap::Args, Default, Clone)]
 pub struct JudgeArgs {
-    /// Latency statistic to gate on (default p50, or `[ci] metric` in config.toml).
-    #[arg(long, value_name = "M", value_parser = ["p50", "p90", "p95", "p99", "mean"])]
+    /// Latency statistic to gate on (default p50, or `[ci] metric` in config.toml); for
+    /// GGUF decoders also tg, pp, ttft or tpot (as --llm-metric).
+    #[arg(long, value_name = "M", value_parser = ["p50", "p90", "p95", "p99", "mean", "tg", "pp", "ttft", "tpot"])]
     pub metric: Option<String>,
     /// Any statistically significant slowdown fails (latency threshold 0).
     #[arg(long)]
@@ -147,9 +166,18 @@ pub struct JudgeArgs {
 }
 
 impl JudgeArgs {
-    pub fn apply(&self, flags: &mut ThresholdFlags) -> mlgate::Result<()> {
+    /// Puts the judging flags into `flags`; a decoder metric given as `--metric` goes to
+    /// `settings` (it names what is measured, not the statistic).
+    pub fn apply(
+        &self,
+        flags: &mut ThresholdFlags,
+        settings: &mut GateSettings,
+    ) -> mlgate::Result<()> {
         if let Some(m) = &self.metric {
-            flags.metric = Some(m.parse::<Metric>()?);
+            match parse_llm_metric(m) {
+                Some(llm) => settings.llm_metric = Some(llm),
+                None => flags.metric = Some(m.parse::<Metric>()?),
+            }
         }
         flags.strict = self.strict;
         flags.fail_on_inconclusive = self.fail_on_inconclusive;

@@ -67,7 +67,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
     };
     let output = if ctx.json { Output::Json } else { args.output };
     let report = with_progress(output != Output::Md, |p| {
-        mlgate::llm::llm_bench(&request, p)
+        mlgate::llm::llm_bench(workspace, &request, p)
     })?;
     match output {
         Output::Json => render::print_json(&report)?,
