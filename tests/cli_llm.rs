@@ -167,6 +167,49 @@ fn ci_and_validate_take_decoder_builds() {
     );
 }
 
+/// `llm-bench -o jsonl` on the tiny decoder: one line per test, each valid against
+/// `docs/schemas/lines/llm-bench-line.v1.json`, with every request's clock readings.
+#[test]
+fn llm_bench_jsonl_lines_follow_their_schema() {
+    let s = sandbox!();
+    let (fast, _) = tiny_llamas(&s);
+    let o = s.run(&[
+        "llm-bench",
+        &fast,
+        "-p",
+        "4,8",
+        "-n",
+        "3",
+        "-r",
+        "2",
+        "-o",
+        "jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let schema_path =
+        mlgate_testkit::workspace_root().join("docs/schemas/lines/llm-bench-line.v1.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}\n{line}");
+        assert_eq!(v["schema"], "mlgate.llm-bench-line/v1");
+        assert_eq!(v["test"]["trials"].as_array().unwrap().len(), 2, "{line}");
+        assert_eq!(
+            v["test"]["trials"][0]["times"]["token_end_ms"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+    }
+}
+
 /// A GGUF decoder of an architecture candle's llama loader does not cover is refused with
 /// exit 2, naming the file and the architecture.
 #[test]

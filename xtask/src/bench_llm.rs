@@ -88,7 +88,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         model.display(),
         std::fs::metadata(&model).map(|m| m.len()).unwrap_or(0) as f64 / 1e6,
         o.threads,
-        host.cpu_model,
+        host.cpu_model.as_deref().unwrap_or("unknown CPU"),
         host.logical_cores
     );
     let mut decoder =
@@ -165,22 +165,21 @@ fn overhead(decoder: &mut dyn Decoder, model: &Path) -> Result<(), String> {
         candle_core::quantized::gguf_file::Content::read(&mut file).map_err(|e| e.to_string())?;
     let mut bare =
         ModelWeights::from_gguf(content, &mut file, &Device::Cpu).map_err(|e| e.to_string())?;
-    let argmax = |logits: &[f32]| -> u32 {
+    /// One forward pass straight on candle, then greedy argmax (the first maximum).
+    fn bare_step(bare: &mut ModelWeights, tokens: &[u32], pos: usize) -> Result<u32, String> {
+        let mut run = || -> candle_core::Result<Vec<f32>> {
+            let x = Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?;
+            bare.forward(&x, pos)?.squeeze(0)?.to_vec1::<f32>()
+        };
+        let logits = run().map_err(|e| e.to_string())?;
         let mut best = 0usize;
         for (i, &v) in logits.iter().enumerate() {
             if v > logits[best] {
                 best = i;
             }
         }
-        best as u32
-    };
-    let mut bare_step = |tokens: &[u32], pos: usize| -> Result<u32, String> {
-        let run = || -> candle_core::Result<Vec<f32>> {
-            let x = Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?;
-            bare.forward(&x, pos)?.squeeze(0)?.to_vec1::<f32>()
-        };
-        run().map(|l| argmax(&l)).map_err(|e| e.to_string())
-    };
+        Ok(best as u32)
+    }
     let (mut ours_ms, mut bare_ms) = (Vec::new(), Vec::new());
     for round in 0..=ROUNDS {
         // mlgate's timed request: decode phase per token.
@@ -188,10 +187,10 @@ fn overhead(decoder: &mut dyn Decoder, model: &Path) -> Result<(), String> {
         let m = times.metrics();
         // The bare loop: the same prompt, then the same number of decode steps.
         bare.clear_kv_cache();
-        let mut next = bare_step(&prompt, 0)?;
+        let mut next = bare_step(&mut bare, &prompt, 0)?;
         let start = Instant::now();
         for k in 0..STEPS {
-            next = bare_step(&[next], prompt.len() + k)?;
+            next = bare_step(&mut bare, &[next], prompt.len() + k)?;
         }
         let bare_decode = start.elapsed().as_secs_f64() * 1e3;
         if round > 0 {

@@ -162,22 +162,42 @@ pub fn llm_bench_records(report: &LlmBenchReport) -> Vec<mlgate_registry::NewBen
         .collect()
 }
 
-/// The report as JSON Lines, one compact object per test: `model`, `backend`, `precision`,
-/// `tokenization` and the test with its trials (`mlgate llm-bench -o jsonl`).
+/// Schema id of one line of `llm-bench -o jsonl` ([`LlmBenchLine`]).
+pub const LLM_BENCH_LINE_SCHEMA: &str = "mlgate.llm-bench-line/v1";
+
+/// One line of `mlgate llm-bench -o jsonl`: one test, self-describing.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LlmBenchLine {
+    /// [`LLM_BENCH_LINE_SCHEMA`].
+    pub schema: String,
+    /// The model file measured.
+    pub model: String,
+    /// The runtime (`candle`).
+    pub backend: mlgate_backends::BackendKind,
+    /// The most common type of the model's weight matrices (`Q4_1`…).
+    pub precision: String,
+    /// Always `excluded`.
+    pub tokenization: String,
+    /// The test with every request's clock readings and its statistics.
+    pub test: LlmTest,
+}
+
+/// The report as JSON Lines, one compact [`LlmBenchLine`] per test.
 pub fn jsonl(report: &LlmBenchReport) -> Vec<String> {
     report
         .result
         .tests
         .iter()
         .map(|test| {
-            serde_json::json!({
-                "model": report.model,
-                "backend": report.result.session.backend,
-                "precision": report.result.model.precision,
-                "tokenization": report.tokenization,
-                "test": test,
-            })
-            .to_string()
+            let line = LlmBenchLine {
+                schema: LLM_BENCH_LINE_SCHEMA.into(),
+                model: report.model.clone(),
+                backend: report.result.session.backend,
+                precision: report.result.model.precision.clone(),
+                tokenization: report.tokenization.clone(),
+                test: test.clone(),
+            };
+            serde_json::to_string(&line).unwrap_or_default()
         })
         .collect()
 }

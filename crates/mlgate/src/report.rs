@@ -247,10 +247,36 @@ pub const TIMELINE_SAMPLE_SCHEMA: &str = "mlgate.timeline-sample/v1";
 
 /// The shapes of JSON Lines files mlgate writes, one entry per line shape; `cargo xtask
 /// schemas` writes them to `docs/schemas/lines/<kind>.v<N>.json`.
-pub const LINE_SCHEMAS: &[SchemaEntry] = &[SchemaEntry {
-    id: TIMELINE_SAMPLE_SCHEMA,
-    schema: timeline_sample_schema,
-}];
+pub const LINE_SCHEMAS: &[SchemaEntry] = &[
+    SchemaEntry {
+        id: TIMELINE_SAMPLE_SCHEMA,
+        schema: timeline_sample_schema,
+    },
+    SchemaEntry {
+        id: crate::llm::LLM_BENCH_LINE_SCHEMA,
+        schema: llm_bench_line_schema,
+    },
+];
+
+fn llm_bench_line_schema() -> Schema {
+    let mut schema = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<crate::llm::LlmBenchLine>();
+    schema.insert(
+        "title".into(),
+        Value::String(crate::llm::LLM_BENCH_LINE_SCHEMA.into()),
+    );
+    schema.insert(
+        "description".into(),
+        Value::String(
+            "One line of `mlgate llm-bench -o jsonl`: one test (prompt and generation \
+             length) with every request's clock readings."
+                .into(),
+        ),
+    );
+    schema
+}
 
 fn timeline_sample_schema() -> Schema {
     let mut schema = SchemaSettings::draft2020_12()
