@@ -182,6 +182,8 @@ fn llm_bench_jsonl_lines_follow_their_schema() {
         "3",
         "-r",
         "2",
+        "-d",
+        "0,16",
         "-o",
         "jsonl",
     ]);
@@ -193,7 +195,9 @@ fn llm_bench_jsonl_lines_follow_their_schema() {
     let validator = jsonschema::validator_for(&schema).unwrap();
     let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 2, "{text}");
+    // Two depths × two prompt lengths.
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[2].contains("\"depth\":16"), "{text}");
     for line in lines {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
@@ -323,7 +327,7 @@ mod needs_downloads {
         );
         let csv = stdout(&s.run(&["llm-bench", m, "-p", "8", "-n", "2", "-r", "2", "-o", "csv"]));
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "backend,model,precision,context_length,generate_length,trial,latency_ms,tokens_per_second,ttft_ms,tpot_ms");
+        assert_eq!(lines[0], "backend,model,precision,context_length,generate_length,trial,latency_ms,tokens_per_second,ttft_ms,tpot_ms,depth");
         assert_eq!(lines.len(), 3, "{csv}");
         assert!(
             lines[1].starts_with("candle,") && lines[1].contains(",Q4_1,8,2,1,"),
@@ -373,19 +377,9 @@ mod needs_downloads {
         s.json_ok(&["init"]);
         let v = s.json_ok(&["import", "--model", m, "--target", "llm_cpu"]);
         let id = v["build"]["id"].as_str().unwrap().to_string();
-        let v = s.json_ok(&[
-            "llm-bench",
-            &id[..8],
-            "-p",
-            "8",
-            "-n",
-            "3",
-            "-r",
-            "2",
-            "--json",
-        ]);
+        let v = s.json_ok(&["llm-bench", &id[..8], "-p", "8", "-n", "3", "-r", "2"]);
         assert_eq!(v["recorded"].as_array().unwrap().len(), 1, "{v}");
-        let log = s.json_ok(&["log", &id[..8], "--json"]);
+        let log = s.json_ok(&["log", &id[..8]]);
         let benchmarks = log["benchmarks"].as_array().unwrap();
         assert_eq!(benchmarks.len(), 1, "{log}");
         assert_eq!(benchmarks[0]["backend"], "candle", "{log}");

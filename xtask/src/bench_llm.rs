@@ -183,7 +183,7 @@ fn overhead(decoder: &mut dyn Decoder, model: &Path) -> Result<(), String> {
     let (mut ours_ms, mut bare_ms) = (Vec::new(), Vec::new());
     for round in 0..=ROUNDS {
         // mlgate's timed request: decode phase per token.
-        let (times, _) = run_request(decoder, &prompt, STEPS).map_err(|e| e.to_string())?;
+        let (times, _) = run_request(decoder, &[], &prompt, STEPS).map_err(|e| e.to_string())?;
         let m = times.metrics();
         // The bare loop: the same prompt, then the same number of decode steps.
         bare.clear_kv_cache();

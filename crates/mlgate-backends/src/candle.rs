@@ -275,6 +275,10 @@ impl Decoder for CandleDecoder {
         Ok(argmax(&self.forward(tokens)?))
     }
 
+    fn extend(&mut self, tokens: &[u32]) -> Result<u32> {
+        Ok(argmax(&self.forward(tokens)?))
+    }
+
     fn decode(&mut self, token: u32) -> Result<u32> {
         Ok(argmax(&self.forward(&[token])?))
     }

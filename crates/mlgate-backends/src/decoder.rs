@@ -39,6 +39,10 @@ pub trait Decoder: Send {
     /// token.
     fn prefill(&mut self, tokens: &[u32]) -> Result<u32>;
 
+    /// Runs `tokens` as one batch after what the cache holds (a prompt at a depth) and
+    /// returns the greedy next token.
+    fn extend(&mut self, tokens: &[u32]) -> Result<u32>;
+
     /// Appends `token` to the cache and returns the greedy next token.
     fn decode(&mut self, token: u32) -> Result<u32>;
 }

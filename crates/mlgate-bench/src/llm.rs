@@ -40,10 +40,18 @@ pub struct LlmBenchConfig {
     pub generate_lengths: Vec<usize>,
     /// Measured requests per test, after one warm-up (`-r`).
     pub repetitions: usize,
+    /// Tokens already in the KV cache when each request's prompt arrives (`-d`), filled
+    /// untimed before the request starts; every depth is a sweep of its own.
+    #[serde(default = "zero_depth")]
+    pub depths: Vec<usize>,
     /// Seeds the prompts' token ids and the bootstraps.
     pub seed: u64,
     /// Confidence of every interval.
     pub confidence: f64,
+}
+
+fn zero_depth() -> Vec<usize> {
+    vec![0]
 }
 
 impl Default for LlmBenchConfig {
@@ -52,6 +60,7 @@ impl Default for LlmBenchConfig {
             prompt_lengths: vec![128, 512],
             generate_lengths: vec![32, 128],
             repetitions: 5,
+            depths: zero_depth(),
             seed: 0,
             confidence: 0.95,
         }
@@ -138,9 +147,13 @@ impl MeanStd {
     }
 }
 
-/// One test: requests of `prompt_tokens` then `generate_tokens`.
+/// One test: requests of `prompt_tokens` then `generate_tokens`, after `depth` cached
+/// tokens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LlmTest {
+    /// Tokens in the cache before the prompt (filled untimed).
+    #[serde(default)]
+    pub depth: usize,
     pub prompt_tokens: usize,
     pub generate_tokens: usize,
     pub trials: Vec<LlmTrial>,
@@ -165,6 +178,10 @@ pub struct LlmBenchResult {
     pub load_ms: f64,
     /// Peak resident memory of the load; `None` where the OS offers no reading.
     pub load_memory: Option<PhaseMemory>,
+    /// Peak resident memory over every request of the sweep, so at the largest KV cache
+    /// (depth + prompt + generated tokens); `None` where the OS offers no reading.
+    #[serde(default)]
+    pub sweep_memory: Option<PhaseMemory>,
     pub environment: MeasurementEnvironment,
     pub tests: Vec<LlmTest>,
     /// How the numbers were taken, in words.
@@ -178,20 +195,32 @@ pub const METHOD: &str = "prompts are random in-vocabulary token ids (seeded): t
      throughput mean ± sample std (n − 1); percentiles by nearest rank with order-statistic \
      intervals, withheld below their minimum sample counts";
 
+/// Seed stream of the cached context, so it does not repeat the prompt's ids.
+const DEPTH_STREAM: u64 = 0x4445_5054;
+
 /// `n` random token ids below `vocab`, from `seed`.
 pub fn random_prompt(vocab: usize, n: usize, seed: u64) -> Vec<u32> {
     let mut rng = stats::rng(seed);
     (0..n).map(|_| rng.below(vocab.max(1)) as u32).collect()
 }
 
-/// Runs one request and returns its clock readings and generated tokens.
+/// Runs one request and returns its clock readings and generated tokens. With a
+/// `context`, the cache is first filled with it (untimed) and the prompt extends it.
 pub fn run_request(
     decoder: &mut dyn Decoder,
+    context: &[u32],
     prompt: &[u32],
     generate: usize,
 ) -> Result<(RequestTimes, Vec<u32>)> {
+    if !context.is_empty() {
+        decoder.prefill(context)?;
+    }
     let start = Instant::now();
-    let mut next = decoder.prefill(prompt)?;
+    let mut next = if context.is_empty() {
+        decoder.prefill(prompt)?
+    } else {
+        decoder.extend(prompt)?
+    };
     let prefill_end_ms = start.elapsed().as_secs_f64() * 1e3;
     let mut token_end_ms = Vec::with_capacity(generate);
     let mut generated = Vec::with_capacity(generate);
@@ -234,22 +263,39 @@ pub fn bench_decoder(
     } else {
         config.generate_lengths.clone()
     };
+    let depths = if config.depths.is_empty() {
+        zero_depth()
+    } else {
+        config.depths.clone()
+    };
     let info = decoder.describe().clone();
     if let Some(ctx) = info.context_length {
+        let d = depths.iter().max().copied().unwrap_or(0);
         let p = config.prompt_lengths.iter().max().copied().unwrap_or(0);
         let n = generate_lengths.iter().max().copied().unwrap_or(0);
-        if p + n > ctx {
+        if d + p + n > ctx {
             return Err(BenchError::Config(format!(
-                "{p} prompt + {n} generated tokens exceed the model's context length {ctx}"
+                "{d} cached + {p} prompt + {n} generated tokens exceed the model's context length {ctx}"
             )));
         }
     }
     let environment = MeasurementEnvironment::capture(decoder.info());
     let started = Instant::now();
+    let meter = crate::memory::PeakMeter::start();
     let mut tests = Vec::new();
-    for &p in &config.prompt_lengths {
-        for &n in &generate_lengths {
-            let label = format!("pp{p}+tg{n}");
+    let (prompts, gens) = (&config.prompt_lengths, &generate_lengths);
+    let sweep = depths.iter().flat_map(|&d| {
+        prompts
+            .iter()
+            .flat_map(move |&p| gens.iter().map(move |&n| (d, p, n)))
+    });
+    for (d, p, n) in sweep {
+        {
+            let label = if d == 0 {
+                format!("pp{p}+tg{n}")
+            } else {
+                format!("pp{p}+tg{n} @ d{d}")
+            };
             let mut trials = Vec::with_capacity(config.repetitions);
             for rep in 0..=config.repetitions {
                 progress.update(&ProgressUpdate {
@@ -265,7 +311,8 @@ pub fn bench_decoder(
                     .wrapping_add((p as u64) << 32)
                     .wrapping_add(rep as u64);
                 let prompt = random_prompt(info.vocab_size, p, seed);
-                let (times, generated) = run_request(decoder, &prompt, n)?;
+                let context = random_prompt(info.vocab_size, d, seed ^ DEPTH_STREAM);
+                let (times, generated) = run_request(decoder, &context, &prompt, n)?;
                 if rep == 0 {
                     continue;
                 }
@@ -292,6 +339,7 @@ pub fn bench_decoder(
                 .flat_map(|t| t.metrics.itl_ms.iter().copied())
                 .collect();
             tests.push(LlmTest {
+                depth: d,
                 prompt_tokens: p,
                 generate_tokens: n,
                 prefill_tokens_per_second: MeanStd::of(&pp),
@@ -306,12 +354,17 @@ pub fn bench_decoder(
     Ok(LlmBenchResult {
         config: LlmBenchConfig {
             generate_lengths,
+            depths,
             ..config.clone()
         },
         model: info,
         session: decoder.info().clone(),
         load_ms: decoder.info().load_ms,
         load_memory,
+        sweep_memory: meter.finish().map(|mut m| {
+            m.method = format!("{}; phase: every request of the sweep", m.method);
+            m
+        }),
         environment,
         tests,
         method: METHOD.into(),
@@ -500,7 +553,7 @@ impl Workload for DecoderRequests<'_> {
         );
         self.served += 1;
         let start = Instant::now();
-        let (times, _) = run_request(self.decoder, &prompt, s.generate_tokens)?;
+        let (times, _) = run_request(self.decoder, &[], &prompt, s.generate_tokens)?;
         let wall_ns = start.elapsed().as_nanos() as u64;
         let value = s
             .metric
@@ -769,6 +822,9 @@ mod tests {
         }
         fn reset(&mut self) {}
         fn prefill(&mut self, tokens: &[u32]) -> mlgate_backends::Result<u32> {
+            Ok(tokens[0])
+        }
+        fn extend(&mut self, tokens: &[u32]) -> mlgate_backends::Result<u32> {
             Ok(tokens[0])
         }
         fn decode(&mut self, token: u32) -> mlgate_backends::Result<u32> {

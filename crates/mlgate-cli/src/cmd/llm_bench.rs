@@ -34,6 +34,10 @@ pub struct Args {
     /// Tokens generated per request after each prompt, one greedy step at a time.
     #[arg(short = 'n', long = "n-gen", value_name = "N", value_delimiter = ',', default_values_t = [32, 128])]
     pub generate: Vec<usize>,
+    /// Tokens already in the KV cache when the prompt arrives (filled untimed before each
+    /// request); every depth is a sweep of its own.
+    #[arg(short = 'd', long = "n-depth", value_name = "N", value_delimiter = ',', default_values_t = [0])]
+    pub depth: Vec<usize>,
     /// Measured requests per test, after one warm-up.
     #[arg(short = 'r', long = "repetitions", value_name = "N", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -61,6 +65,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
             prompt_lengths: args.prompt.clone(),
             generate_lengths: args.generate.clone(),
             repetitions: args.repetitions as usize,
+            depths: args.depth.clone(),
             seed: args.seed,
             ..LlmBenchConfig::default()
         },
@@ -144,16 +149,29 @@ pub fn markdown(r: &LlmBenchReport) -> String {
     );
     for t in &res.tests {
         let pp = &t.prefill_tokens_per_second;
+        let at = |d: usize| {
+            if d == 0 {
+                String::new()
+            } else {
+                format!(" @ d{d}")
+            }
+        };
         let _ = writeln!(
             out,
-            "{head} pp{} | {:.2} ± {:.2} |",
-            t.prompt_tokens, pp.mean, pp.std
+            "{head} pp{}{} | {:.2} ± {:.2} |",
+            t.prompt_tokens,
+            at(t.depth),
+            pp.mean,
+            pp.std
         );
         if let Some(tg) = &t.decode_tokens_per_second {
             let _ = writeln!(
                 out,
-                "{head} tg{} @ d{} | {:.2} ± {:.2} |",
-                t.generate_tokens, t.prompt_tokens, tg.mean, tg.std
+                "{head} tg{}{} | {:.2} ± {:.2} |",
+                t.generate_tokens,
+                at(t.depth + t.prompt_tokens),
+                tg.mean,
+                tg.std
             );
         }
     }
@@ -169,7 +187,12 @@ pub fn markdown(r: &LlmBenchReport) -> String {
     for t in &res.tests {
         let _ = writeln!(
             out,
-            "| pp{}+tg{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {}pp{}+tg{} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            if t.depth == 0 {
+                String::new()
+            } else {
+                format!("d{} ", t.depth)
+            },
             t.prompt_tokens,
             t.generate_tokens,
             t.trials.len(),
@@ -187,10 +210,14 @@ pub fn markdown(r: &LlmBenchReport) -> String {
         .load_memory
         .as_ref()
         .map_or("not measured".into(), |m| render::bytes(m.peak_rss_bytes));
+    let sweep = res
+        .sweep_memory
+        .as_ref()
+        .map_or("not measured".into(), |m| render::bytes(m.peak_rss_bytes));
     let _ = writeln!(
         out,
-        "load {:.0} ms, peak RSS after load {mem}; {} repetitions after 1 warm-up; \
-         tokenization excluded (random token ids, seed {}); {}",
+        "load {:.0} ms, peak RSS after load {mem}, over the sweep (largest KV cache) {sweep}; \
+         {} repetitions after 1 warm-up; tokenization excluded (random token ids, seed {}); {}",
         res.load_ms,
         res.config.repetitions,
         res.config.seed,
@@ -203,7 +230,7 @@ pub fn markdown(r: &LlmBenchReport) -> String {
 pub fn csv(r: &LlmBenchReport) -> String {
     let res = &r.result;
     let mut out = String::from(
-        "backend,model,precision,context_length,generate_length,trial,latency_ms,tokens_per_second,ttft_ms,tpot_ms\n",
+        "backend,model,precision,context_length,generate_length,trial,latency_ms,tokens_per_second,ttft_ms,tpot_ms,depth\n",
     );
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
     for t in &res.tests {
@@ -213,7 +240,7 @@ pub fn csv(r: &LlmBenchReport) -> String {
                 .unwrap_or(trial.prefill_tokens_per_second);
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{:.4},{:.4},{},{}",
+                "{},{},{},{},{},{},{:.4},{:.4},{},{},{}",
                 res.session.backend,
                 csv_field(&r.model),
                 res.model.precision,
@@ -224,6 +251,7 @@ pub fn csv(r: &LlmBenchReport) -> String {
                 tps,
                 opt(trial.metrics.ttft_ms),
                 opt(trial.metrics.tpot_ms),
+                t.depth,
             );
         }
     }
