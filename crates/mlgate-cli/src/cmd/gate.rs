@@ -25,7 +25,13 @@ pub struct RuntimeArgs {
 }
 
 impl RuntimeArgs {
+    /// The thread count asked for. candle (GGUF decoders) sizes its process-wide pool once,
+    /// on first use, from `CANDLE_NUM_THREADS`: asking for a count sets it here, before any
+    /// model is loaded.
     pub fn threads(&self) -> Option<usize> {
+        if let Some(t) = self.threads {
+            std::env::set_var("CANDLE_NUM_THREADS", t.to_string());
+        }
         self.threads.map(|t| t as usize)
     }
 }
