@@ -8,6 +8,8 @@ mod bench_explore;
 mod bench_gate;
 #[cfg(feature = "engine")]
 mod bench_registry;
+#[cfg(feature = "engine")]
+mod bench_remote;
 mod fuzz;
 mod testdata;
 
@@ -26,6 +28,7 @@ Tasks:
   fuzz [SECONDS]        run every fuzz target for SECONDS (default 60); needs nightly + cargo-fuzz
   bench-gate [OPTS]     measure the A/B gate: false alarms and detection rates (--help)
   bench-registry [OPTS] seed 100,000 builds and benchmarks, time status/log/tree/tags (--help)
+  bench-remote [OPTS]   push/pull of a 100 MB artifact and sync of 1,000 builds against moto (--help)
   bench-ci [--runs N]   wall time and peak RSS of `mlgate ci --model` on the CNN fixture
   bench-explore [OPTS]  wall time and table of `mlgate explore` on the CNN fixture (--help)
   demo                  the CI story on tract: tag the CNN as baseline, gate its slower variant
@@ -47,7 +50,9 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("deny") => deny(),
         Some("codegen") => codegen(&args[1..]),
-        Some(task @ ("schemas" | "bench-gate" | "bench-registry")) => engine_task(task, &args[1..]),
+        Some(task @ ("schemas" | "bench-gate" | "bench-registry" | "bench-remote")) => {
+            engine_task(task, &args[1..])
+        }
         Some("bench-ci") => bench_ci::run(&args[1..]),
         Some("bench-explore") => bench_explore::run(&args[1..]),
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
@@ -381,6 +386,7 @@ fn engine_task(task: &str, args: &[String]) -> Result<(), String> {
         "schemas" => schemas(),
         "bench-gate" => bench_gate::run(args),
         "bench-registry" => bench_registry::run(args),
+        "bench-remote" => bench_remote::run(args),
         other => Err(format!("unknown engine task `{other}`")),
     }
 }
