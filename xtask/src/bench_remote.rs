@@ -113,24 +113,29 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "sync, {builds} builds on each side (each: a 4 KB artifact, one benchmark of 100 samples), n = 1:"
         );
         println!(
-            "  A, first (pushes {} builds into an empty remote):  {a_s:>6.1} s",
+            "  A first, into an empty remote (pushes {}): {a_s:.1} s",
             first.1.builds.transferred
         );
         println!(
-            "  B (pulls {} builds, pushes {}):                    {b_s:>6.1} s",
+            "  B (pulls {}, pushes {}): {b_s:.1} s",
             second.0.builds.transferred, second.1.builds.transferred
         );
         println!(
-            "  A again (pulls B's {}, pushes {}):                 {c_s:>6.1} s",
+            "  A again (pulls {}, pushes {}): {c_s:.1} s",
             third.0.builds.transferred, third.1.builds.transferred
         );
         println!(
-            "  B again, nothing to do (pulled {}, pushed {}):     {d_s:>6.1} s",
+            "  B again, nothing to do (pulls {}, pushes {}): {d_s:.1} s",
             noop.0.builds.transferred, noop.1.builds.transferred
         );
     }
+    let profile = if cfg!(debug_assertions) {
+        "a debug build (dependencies optimized)"
+    } else {
+        "a release build"
+    };
     println!(
-        "method: mlgate_registry's remote code in-process (release build), moto_server {} on \
+        "method: mlgate_registry's remote code in-process ({profile}), moto_server {} on \
          127.0.0.1 of the same machine; wall clock per operation",
         crate::testdata::MOTO
     );
