@@ -1422,6 +1422,61 @@ mod tests {
     }
 
     #[test]
+    fn server_errors_are_scrubbed_and_say_what_to_check() {
+        let spec = RemoteSpec {
+            backend: RemoteBackend::S3,
+            bucket: "ml-perf".into(),
+            prefix: None,
+            region: None,
+            endpoint: Some("https://s3.example.com".into()),
+            allow_http: false,
+            default: false,
+        };
+        let secrets = vec!["AKIAEXAMPLEKEY".to_string(), "s3cr3t-value".to_string()];
+        let generic = |text: &str| object_store::Error::Generic {
+            store: "S3",
+            source: text.to_string().into(),
+        };
+        let cases = [
+            (
+                "<Code>InvalidAccessKeyId</Code><AWSAccessKeyId>AKIAEXAMPLEKEY</AWSAccessKeyId>",
+                "refused the credentials",
+                true,
+            ),
+            (
+                "<Code>NoSuchBucket</Code>",
+                "bucket `ml-perf` does not exist at endpoint https://s3.example.com",
+                true,
+            ),
+            (
+                "error sending request: tcp connect error: Connection refused",
+                "cannot reach endpoint",
+                true,
+            ),
+            ("<Code>PermanentRedirect</Code>", "another region", true),
+            (
+                "500 Internal Server Error s3cr3t-value",
+                "retried with backoff",
+                false,
+            ),
+        ];
+        for (raw, hint_part, user_error) in cases {
+            let e = classify("origin", &spec, &secrets, "list the bucket", generic(raw));
+            let text = e.to_string();
+            assert!(text.contains(hint_part), "{text}");
+            assert!(
+                text.starts_with("remote `origin`: cannot list the bucket"),
+                "{text}"
+            );
+            assert!(
+                !text.contains("AKIAEXAMPLEKEY") && !text.contains("s3cr3t-value"),
+                "{text}"
+            );
+            assert_eq!(e.is_user_error(), user_error, "{text}");
+        }
+    }
+
+    #[test]
     fn record_keys_give_back_their_hash() {
         let h = "b".repeat(64);
         assert_eq!(
