@@ -53,6 +53,8 @@ use layout::{AccuracyRecord, BenchmarkRecord, BuildRecord, TagRecord};
 
 /// Parts of large artifacts are this big; smaller artifacts go in one request.
 const PART_BYTES: usize = 8 << 20;
+/// Artifacts up to this size are fetched many at a time, whole, into memory.
+const SMALL_ARTIFACT: u64 = 1 << 20;
 /// Small records in flight at once: enough to hide a round trip, few enough for any server.
 const CONCURRENT_REQUESTS: usize = 16;
 
@@ -952,8 +954,12 @@ impl Registry {
         }
         report.builds.transferred = records.len() as u64;
 
-        // Artifacts: downloaded, verified, then renamed into the store.
+        // Artifacts: downloaded, verified, then renamed into the store. Small files come
+        // many at a time (one round trip each would dominate a sync of many builds), large
+        // ones and directory packs one at a time, streamed to disk with progress.
         let mut done = HashSet::new();
+        let mut small: Vec<&BuildRecord> = Vec::new();
+        let mut large: Vec<&BuildRecord> = Vec::new();
         for rec in records.values() {
             if !done.insert(rec.artifact_hash.clone()) {
                 continue;
@@ -962,6 +968,44 @@ impl Registry {
                 report.objects.skipped += 1;
                 continue;
             }
+            if rec.artifact_kind == ArtifactKind::File && rec.size_bytes <= SMALL_ARTIFACT {
+                small.push(rec);
+            } else {
+                large.push(rec);
+            }
+        }
+        for batch in small.chunks(CONCURRENT_REQUESTS * 4) {
+            let keys = batch
+                .iter()
+                .map(|r| layout::object_key(&r.artifact_hash))
+                .collect();
+            for (key, bytes) in remote.get_records(keys)? {
+                let expected = key
+                    .trim_start_matches(layout::OBJECTS)
+                    .trim_start_matches('/');
+                let actual = hex::encode(Sha256::digest(&bytes));
+                if actual != expected {
+                    return Err(RegistryError::RemoteIntegrity {
+                        remote: remote.name.clone(),
+                        key: remote.path(&key).to_string(),
+                        expected: expected.to_string(),
+                        actual,
+                    });
+                }
+                let tmp = self.store.new_tmp_path()?;
+                let written = std::fs::File::create(&tmp)
+                    .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()));
+                if let Err(e) = written {
+                    crate::store::remove_any(&tmp);
+                    return Err(RegistryError::io(&tmp, e));
+                }
+                self.store
+                    .commit(tmp, Ok((actual, ArtifactKind::File, bytes.len() as u64)))?;
+                report.bytes += bytes.len() as u64;
+                report.objects.transferred += 1;
+            }
+        }
+        for rec in large {
             let key = layout::object_key(&rec.artifact_hash);
             let tmp = self.store.new_tmp_path()?;
             let fetched = remote.download(&key, &tmp, progress);
