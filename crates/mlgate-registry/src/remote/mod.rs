@@ -313,8 +313,9 @@ impl RemoteClient {
 
     /// Write small records create-only, many at once. Returns how many were new; a key
     /// already there (another writer, an earlier run) is skipped.
-    fn put_records(&self, items: Vec<(String, Vec<u8>)>) -> Result<Counts> {
+    fn put_records(&self, items: Vec<(String, Vec<u8>)>) -> Result<(Counts, u64)> {
         let mut counts = Counts::default();
+        let mut bytes_sent = 0u64;
         let store = self.store.clone();
         let jobs: Vec<(String, ObjectPath, Vec<u8>)> = items
             .into_iter()
@@ -330,19 +331,23 @@ impl RemoteClient {
                     mode: PutMode::Create,
                     ..PutOptions::default()
                 };
+                let len = bytes.len() as u64;
                 let r = store.put_opts(&path, PutPayload::from(bytes), opts).await;
-                (key, r)
+                (key, len, r)
             }
         }));
-        for (key, r) in results {
+        for (key, len, r) in results {
             match r {
-                Ok(_) => counts.transferred += 1,
+                Ok(_) => {
+                    counts.transferred += 1;
+                    bytes_sent += len;
+                }
                 Err(object_store::Error::AlreadyExists { .. })
                 | Err(object_store::Error::Precondition { .. }) => counts.skipped += 1,
                 Err(e) => return Err(self.error(&format!("write {key}"), e)),
             }
         }
-        Ok(counts)
+        Ok((counts, bytes_sent))
     }
 
     /// Read small records, many at once.
@@ -704,22 +709,52 @@ impl Registry {
         let selected: HashSet<&str> = builds.iter().map(|b| b.id.as_str()).collect();
         let known = |id: &str| selected.contains(id) || listing.builds.contains(id);
 
-        // 1. Artifacts, skipping those a pushed build record already vouches for.
+        // 1. Artifacts, skipping those a pushed build record already vouches for and those
+        // already there (one listing when there are many to check, else a HEAD each).
         let mut seen = HashSet::new();
+        let mut needed: Vec<&Build> = Vec::new();
         for b in &builds {
             if !seen.insert(b.artifact_hash.clone()) {
                 continue;
             }
-            let key = layout::object_key(&b.artifact_hash);
             let vouched = builds
                 .iter()
                 .any(|o| o.artifact_hash == b.artifact_hash && listing.builds.contains(&o.id));
-            if vouched || remote.exists(&key)? {
+            if vouched {
+                report.objects.skipped += 1;
+            } else {
+                needed.push(b);
+            }
+        }
+        let present: Option<HashSet<String>> = if needed.len() > 8 {
+            Some(remote.list(layout::OBJECTS)?.into_iter().collect())
+        } else {
+            None
+        };
+        let mut small: Vec<(String, Vec<u8>)> = Vec::new();
+        for b in needed {
+            let key = layout::object_key(&b.artifact_hash);
+            let there = match &present {
+                Some(set) => set.contains(&b.artifact_hash),
+                None => remote.exists(&key)?,
+            };
+            if there {
                 report.objects.skipped += 1;
                 continue;
             }
             // Never upload damaged bytes: the local copy is checked against its name first.
             let local = self.store.verified_path(&b.artifact_hash, &b.id)?;
+            if b.artifact_kind == ArtifactKind::File && b.size_bytes <= SMALL_ARTIFACT {
+                let bytes = std::fs::read(&local).map_err(|e| RegistryError::io(&local, e))?;
+                small.push((key, bytes));
+                if small.len() >= CONCURRENT_REQUESTS * 4 {
+                    let (c, sent) = remote.put_records(std::mem::take(&mut small))?;
+                    report.objects.transferred += c.transferred;
+                    report.objects.skipped += c.skipped;
+                    report.bytes += sent;
+                }
+                continue;
+            }
             let sent = match b.artifact_kind {
                 ArtifactKind::File => remote.upload_file(&local, &key, progress)?,
                 ArtifactKind::Directory => {
@@ -733,6 +768,10 @@ impl Registry {
             report.objects.transferred += 1;
             report.bytes += sent;
         }
+        let (c, sent) = remote.put_records(small)?;
+        report.objects.transferred += c.transferred;
+        report.objects.skipped += c.skipped;
+        report.bytes += sent;
 
         // 2. Build records, parents before children (a chain or the creation order keeps
         // every parent ahead of its children; each depth is written before the next).
@@ -754,7 +793,7 @@ impl Registry {
                     (layout::build_key(&b.id), bytes)
                 })
                 .collect();
-            let c = remote.put_records(items)?;
+            let (c, _) = remote.put_records(items)?;
             report.builds.transferred += c.transferred;
             report.builds.skipped += c.skipped;
         }
@@ -777,7 +816,7 @@ impl Registry {
                 }
             }
         }
-        let c = remote.put_records(items)?;
+        let (c, _) = remote.put_records(items)?;
         report.benchmarks.transferred += c.transferred;
         report.benchmarks.skipped += c.skipped;
         let ids: Vec<String> = builds.iter().map(|b| b.id.clone()).collect();
@@ -801,7 +840,7 @@ impl Registry {
                 items.push((layout::accuracy_key(&c.candidate_build_id, &hash), bytes));
             }
         }
-        let c = remote.put_records(items)?;
+        let (c, _) = remote.put_records(items)?;
         report.accuracy_checks.transferred += c.transferred;
         report.accuracy_checks.skipped += c.skipped;
 
@@ -833,7 +872,7 @@ impl Registry {
                 items.push((key, bytes));
             }
         }
-        let c = remote.put_records(items)?;
+        let (c, _) = remote.put_records(items)?;
         report.tag_events.transferred += c.transferred;
         report.tag_events.skipped += c.skipped;
 
