@@ -214,10 +214,6 @@ fn deny() -> Result<(), String> {
             .arg(&tools)
             .arg(CARGO_DENY))?;
     }
-    // `--offline` reads every crate of the lock file, for every target (Windows, Android,
-    // wasm included), from the local cache; a fresh cache has only this host's. Fetching
-    // them first (crates.io only, what the lock file pins) keeps the check offline after.
-    run(cargo().args(["fetch", "--locked"]))?;
     let deny = |checks: &[&str]| {
         run(cargo()
             .env("PATH", &path)
