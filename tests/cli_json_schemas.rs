@@ -128,6 +128,7 @@ impl Project {
 
 const RUNTIME_INSTALL: &str = "mlgate.runtime-install/v1";
 const LLM_BENCH: &str = "mlgate.llm-bench/v1";
+const TRANSFERS: [&str; 3] = ["mlgate.push/v1", "mlgate.pull/v1", "mlgate.sync/v1"];
 
 fn id(v: &Value) -> &str {
     v["build"]["id"].as_str().unwrap()
@@ -305,6 +306,27 @@ fn every_command_prints_json_that_its_schema_accepts() {
     p.json(&["baseline", "unset", "--yes"], &[0]);
     p.json(&["budget", "clear", "--yes"], &[0]);
     p.json(&["history", "clear", "--yes"], &[0]);
+    // Remotes are configuration until something is sent: no server is needed here.
+    let endpoint = "http://127.0.0.1:9";
+    let remote = [
+        "remote",
+        "add",
+        "origin",
+        "--backend",
+        "s3",
+        "--bucket",
+        "ml-perf",
+        "--prefix",
+        "team",
+        "--endpoint",
+        endpoint,
+        "--allow-http",
+    ];
+    p.json(&remote, &[0]);
+    p.json(&["remote", "set-default", "origin"], &[0]);
+    let remotes = p.json(&["remote", "list"], &[0]);
+    assert_eq!(remotes["remotes"][0]["default"], true, "{remotes}");
+    p.json(&["remote", "remove", "origin"], &[0]);
 
     // Failures: the error report, and stderr says why.
     let err = p.json(&["inspect", &p.model("missing.onnx")], &[2]);
@@ -335,6 +357,8 @@ fn every_command_prints_json_that_its_schema_accepts() {
     missing.retain(|id| *id != RUNTIME_INSTALL);
     // A decoder to benchmark is test data (SmolLM2): `needs_downloads::llm_bench_...`.
     missing.retain(|id| *id != LLM_BENCH);
+    // Push, pull and sync need the S3 test server: `needs_downloads::remote_transfers_...`.
+    missing.retain(|id| !TRANSFERS.contains(id));
     assert!(
         missing.is_empty(),
         "no command in this test printed {missing:?}: add the command that prints it here"
@@ -360,6 +384,45 @@ mod needs_downloads {
         let m = model.to_str().unwrap();
         p.json(&["llm-bench", m, "-p", "4", "-n", "2", "-r", "1"], &[0]);
         assert!(p.schemas.seen.contains(LLM_BENCH));
+    }
+
+    #[test]
+    fn remote_transfers_print_json_that_their_schemas_accept() {
+        let server = mlgate_testkit::s3::S3Server::shared();
+        server.create_bucket("schemas");
+        let mut p = Project::new();
+        let endpoint = server.endpoint();
+        let remote = [
+            "remote",
+            "add",
+            "origin",
+            "--backend",
+            "s3",
+            "--bucket",
+            "schemas",
+            "--endpoint",
+            &endpoint,
+            "--allow-http",
+            "--default",
+        ];
+        let env = server.env();
+        let run = |p: &mut Project, args: &[&str]| {
+            let out = p.command(args).envs(env.clone()).output().unwrap();
+            p.checked(args, &out, &[0])
+        };
+        run(&mut p, &remote);
+        let mlp = p.model("tiny_mlp.onnx");
+        let build = run(
+            &mut p,
+            &["import", "--model", &mlp, "--target", "tract_cpu"],
+        );
+        let build = id(&build).to_string();
+        run(&mut p, &["push", &build]);
+        run(&mut p, &["pull", &build]);
+        run(&mut p, &["sync"]);
+        for id in TRANSFERS {
+            assert!(p.schemas.seen.contains(id), "{id}");
+        }
     }
 }
 

@@ -10,6 +10,8 @@ mod bench_gate;
 mod bench_llm;
 #[cfg(feature = "engine")]
 mod bench_registry;
+#[cfg(feature = "engine")]
+mod bench_remote;
 mod fuzz;
 mod testdata;
 
@@ -28,6 +30,7 @@ Tasks:
   fuzz [SECONDS]        run every fuzz target for SECONDS (default 60); needs nightly + cargo-fuzz
   bench-gate [OPTS]     measure the A/B gate: false alarms and detection rates (--help)
   bench-registry [OPTS] seed 100,000 builds and benchmarks, time status/log/tree/tags (--help)
+  bench-remote [OPTS]   push/pull of a 100 MB artifact and sync of 1,000 builds against moto (--help)
   bench-ci [--runs N]   wall time and peak RSS of `mlgate ci --model` on the CNN fixture
   bench-explore [OPTS]  wall time and table of `mlgate explore` on the CNN fixture (--help)
   bench-llm [OPTS]      llm-bench sweep on SmolLM2, harness overhead, llama.cpp reference (--help)
@@ -50,7 +53,9 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("deny") => deny(),
         Some("codegen") => codegen(&args[1..]),
-        Some(task @ ("schemas" | "bench-gate" | "bench-registry" | "bench-llm")) => {
+        Some(
+            task @ ("schemas" | "bench-gate" | "bench-registry" | "bench-llm" | "bench-remote"),
+        ) => {
             engine_task(task, &args[1..])
         }
         Some("bench-ci") => bench_ci::run(&args[1..]),
@@ -402,6 +407,7 @@ fn engine_task(task: &str, args: &[String]) -> Result<(), String> {
         "bench-gate" => bench_gate::run(args),
         "bench-registry" => bench_registry::run(args),
         "bench-llm" => bench_llm::run(args),
+        "bench-remote" => bench_remote::run(args),
         other => Err(format!("unknown engine task `{other}`")),
     }
 }

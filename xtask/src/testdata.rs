@@ -93,7 +93,33 @@ pub fn fetch(root: &Path) -> Result<PathBuf, String> {
     }
     generate_node_cases(root)?;
     python_reference(root)?;
+    s3_server(root)?;
     Ok(root.to_path_buf())
+}
+
+/// The S3-compatible server the remote tests run against (on loopback): moto's server, from
+/// PyPI, pinned, in a venv of its own so its dependencies never meet onnx's.
+pub const MOTO: &str = "moto[server]==5.2.5";
+
+/// Installs [`MOTO`] into `<testdata>/pyenv-moto` once; the marker names what is installed,
+/// so changing the pin reinstalls.
+pub fn s3_server(root: &Path) -> Result<PathBuf, String> {
+    let venv = root.join("pyenv-moto");
+    let marker = venv.join(".installed");
+    let server = venv.join("bin/moto_server");
+    if std::fs::read_to_string(&marker).is_ok_and(|m| m.trim() == MOTO) && server.is_file() {
+        return Ok(server);
+    }
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let base = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        crate::run(Command::new(&base).args(["-m", "venv"]).arg(&venv))?;
+    }
+    crate::run(Command::new(&python).args(["-m", "pip", "install", "--quiet", MOTO]))?;
+    std::fs::write(&marker, format!("{MOTO}\n"))
+        .map_err(|e| format!("{}: {e}", marker.display()))?;
+    println!("testdata: {MOTO} -> {}", venv.display());
+    Ok(server)
 }
 
 /// The ONNX operator conformance cases. No onnx distribution ships them any more; the onnx

@@ -114,6 +114,14 @@ enum Command {
     Status(cmd::status::Args),
     /// Check every artifact and row of the workspace (--repair fixes what it can).
     Verify(cmd::verify::Args),
+    /// Where history is shared: remote add|list|remove|set-default (S3-compatible stores).
+    Remote(cmd::remote::Args),
+    /// Send a build or tag (or --all) to a remote: artifacts first, records, then tags.
+    Push(cmd::transfer::PushArgs),
+    /// Fetch a build or tag from a remote, every artifact checked against its sha256.
+    Pull(cmd::transfer::PullArgs),
+    /// Pull what a remote has and push what it lacks; concurrent tag moves are reported.
+    Sync(cmd::transfer::SyncArgs),
 }
 
 impl Command {
@@ -146,6 +154,10 @@ impl Command {
             Command::History(args) => args.kind(),
             Command::Status(_) => CommandKind::Status,
             Command::Verify(_) => CommandKind::Verify,
+            Command::Remote(args) => args.kind(),
+            Command::Push(_) => CommandKind::Push,
+            Command::Pull(_) => CommandKind::Pull,
+            Command::Sync(_) => CommandKind::Sync,
         }
     }
 }
@@ -199,6 +211,10 @@ fn main() -> ExitCode {
         Command::History(args) => cmd::history::run(args, ctx),
         Command::Status(args) => cmd::status::run(args, ctx),
         Command::Verify(args) => cmd::verify::run(args, ctx),
+        Command::Remote(args) => cmd::remote::run(args, ctx),
+        Command::Push(args) => cmd::transfer::push(args, ctx),
+        Command::Pull(args) => cmd::transfer::pull(args, ctx),
+        Command::Sync(args) => cmd::transfer::sync(args, ctx),
     };
     let code: u8 = match result {
         Ok(Outcome::Success) => 0,

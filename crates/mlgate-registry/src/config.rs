@@ -294,6 +294,9 @@ pub fn pick<T>(flag: Option<T>, file: Option<T>, file_path: &Path) -> Option<Sou
 pub struct CiConfig {
     #[serde(default)]
     pub ci: CiSection,
+    /// `[remote.NAME]`: where `push`, `pull` and `sync` go (see `crate::remote`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub remote: std::collections::BTreeMap<String, crate::remote::RemoteSpec>,
 }
 
 /// `[ci]`: relative regression thresholds and absolute budgets for the CI gate.
@@ -343,6 +346,7 @@ impl CiConfig {
             path: path.to_path_buf(),
             message: e.message().to_string(),
         })?;
+        crate::remote::config::check_all(&c.remote, path)?;
         let s = &c.ci;
         let checks = [
             ("ci.latency_regression_pct", s.latency_regression_pct),

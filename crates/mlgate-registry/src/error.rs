@@ -114,6 +114,52 @@ pub enum RegistryError {
 
     #[error(transparent)]
     Model(#[from] mlgate_ir::IrError),
+
+    #[error(
+        "no remote named `{name}` ({}): `mlgate remote add {name} --backend s3 --bucket B` \
+         adds one",
+        if known.is_empty() { "none is configured".to_string() } else { format!("known: {}", known.join(", ")) }
+    )]
+    UnknownRemote { name: String, known: Vec<String> },
+
+    #[error(
+        "which remote? {}",
+        if known.is_empty() {
+            "none is configured: `mlgate remote add NAME --backend s3 --bucket B` adds one".to_string()
+        } else {
+            format!("pass --remote NAME ({}) or pick a default with `mlgate remote set-default NAME`", known.join(", "))
+        }
+    )]
+    NoDefaultRemote { known: Vec<String> },
+
+    /// A remote could not be reached or refused a request. `message` has been scrubbed of
+    /// every credential; `hint` says what to check.
+    #[error("remote `{remote}`: {message}: {hint}")]
+    Remote {
+        remote: String,
+        message: String,
+        hint: String,
+        /// The configuration or credentials are at fault (wrong bucket, endpoint, key).
+        user: bool,
+    },
+
+    #[error(
+        "remote `{remote}`: object {key} failed its integrity check (expected sha256 \
+         {expected}, got {actual}); nothing from it was made visible. The copy on the server \
+         is damaged: delete it there and push again from a machine that has the build"
+    )]
+    RemoteIntegrity {
+        remote: String,
+        key: String,
+        expected: String,
+        actual: String,
+    },
+
+    #[error(
+        "remote `{remote}` has no build or tag matching `{reference}` (`mlgate push` it from \
+         the machine that has it, or check the name)"
+    )]
+    RemoteNotFound { remote: String, reference: String },
 }
 
 impl RegistryError {
@@ -150,7 +196,12 @@ impl RegistryError {
             | RegistryError::TagExists { .. }
             | RegistryError::ReservedTag(_)
             | RegistryError::UnknownHistoryEntry(_)
-            | RegistryError::AmbiguousHistoryEntry { .. } => true,
+            | RegistryError::AmbiguousHistoryEntry { .. }
+            | RegistryError::UnknownRemote { .. }
+            | RegistryError::NoDefaultRemote { .. }
+            | RegistryError::RemoteNotFound { .. } => true,
+            RegistryError::Remote { user, .. } => *user,
+            RegistryError::RemoteIntegrity { .. } => false,
             RegistryError::Model(e) => !matches!(e, mlgate_ir::IrError::Io { .. }),
             RegistryError::Io { .. }
             | RegistryError::Database { .. }

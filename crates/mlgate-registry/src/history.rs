@@ -52,13 +52,20 @@ pub enum CommandKind {
     Report,
     PlotTimeline,
     LlmBench,
+    RemoteAdd,
+    RemoteList,
+    RemoteRemove,
+    RemoteSetDefault,
+    Push,
+    Pull,
+    Sync,
 }
 
 impl CommandKind {
     /// Every kind with its stable name. A name never changes once released: entries already
     /// in a history keep it. A command's group comes first (`tag create`), so filtering on
     /// `tag` finds every tag command.
-    const NAMES: [(CommandKind, &'static str); 36] = [
+    const NAMES: [(CommandKind, &'static str); 43] = [
         (CommandKind::Inspect, "inspect"),
         (CommandKind::Infer, "infer"),
         (CommandKind::Doctor, "doctor"),
@@ -95,6 +102,13 @@ impl CommandKind {
         (CommandKind::Report, "report"),
         (CommandKind::PlotTimeline, "plot timeline"),
         (CommandKind::LlmBench, "llm-bench"),
+        (CommandKind::RemoteAdd, "remote add"),
+        (CommandKind::RemoteList, "remote list"),
+        (CommandKind::RemoteRemove, "remote remove"),
+        (CommandKind::RemoteSetDefault, "remote set-default"),
+        (CommandKind::Push, "push"),
+        (CommandKind::Pull, "pull"),
+        (CommandKind::Sync, "sync"),
     ];
 
     /// Every kind.

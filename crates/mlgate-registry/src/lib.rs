@@ -28,6 +28,7 @@ mod history;
 pub mod hook;
 mod layout;
 mod machine;
+pub mod remote;
 pub mod schema;
 pub mod store;
 mod tags;

@@ -107,7 +107,7 @@ impl ArtifactStore {
         Ok(dir)
     }
 
-    fn new_tmp_path(&self) -> Result<PathBuf> {
+    pub(crate) fn new_tmp_path(&self) -> Result<PathBuf> {
         let dir = self.tmp();
         std::fs::create_dir_all(&dir).map_err(|e| RegistryError::io(&dir, e))?;
         let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -167,7 +167,7 @@ impl ArtifactStore {
     }
 
     /// Rename a staged copy into place, or drop it when an intact copy is already there.
-    fn commit(
+    pub(crate) fn commit(
         &self,
         tmp: PathBuf,
         staged: Result<(String, ArtifactKind, u64)>,
@@ -301,7 +301,7 @@ fn list_dir(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-fn remove_any(path: &Path) {
+pub(crate) fn remove_any(path: &Path) {
     let _ = if path.is_dir() {
         std::fs::remove_dir_all(path)
     } else {

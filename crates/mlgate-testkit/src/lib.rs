@@ -24,6 +24,7 @@ use std::process::{Command, Output, Stdio};
 
 use mlgate_backends::{Backend, BackendKind, RuntimeCatalog, RuntimeConfig};
 
+pub mod s3;
 pub mod wire;
 
 /// The module name (and so the test-name marker) of every test that needs downloads.
@@ -31,7 +32,8 @@ pub const NEEDS_DOWNLOADS: &str = "needs_downloads";
 
 /// What to run to get everything, and how to opt out instead; every "missing" message ends
 /// with it.
-const HOW_TO_GET_IT: &str = "run `cargo xtask test` (it fetches the test data and installs \
+pub(crate) const HOW_TO_GET_IT: &str =
+    "run `cargo xtask test` (it fetches the test data and installs \
      the runtimes), or leave such tests out with `cargo test -- --skip needs_downloads`";
 
 /// The repository root.
@@ -112,7 +114,7 @@ pub fn require_backend(registry: &RuntimeCatalog, kind: BackendKind) -> &dyn Bac
 /// Panics unless the running test sits in a [`NEEDS_DOWNLOADS`] module, so that skipping
 /// that name leaves out every test that asks for downloads. Threads other than libtest's
 /// (which carry the test's name) are not checked.
-fn assert_needs_downloads(what: &str) {
+pub(crate) fn assert_needs_downloads(what: &str) {
     if let Some(name) = std::thread::current().name() {
         if name != "main" {
             assert!(

@@ -160,6 +160,7 @@ pub mod gate;
 pub mod llm;
 pub mod model;
 pub mod optimize;
+pub mod remote;
 pub mod report;
 pub mod runtime;
 pub mod workspace;

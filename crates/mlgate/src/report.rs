@@ -38,6 +38,7 @@ use crate::build_report::BuildReport;
 use crate::explore::{ExploreReport, QuantizationReport};
 use crate::llm::{LlmBenchReport, LLM_BENCH_SCHEMA};
 use crate::optimize::{AccuracyReport, OptimizeOutcome};
+use crate::remote::{NamedRemote, SyncOutcome, TransferReport};
 use crate::runtime::{InferReport, Installed, INFER_SCHEMA};
 use crate::workspace::{
     BaselineHistory, BudgetCheck, BudgetState, BuildDetail, BuildDiff, BuildSummary, CommandEntry,
@@ -238,7 +239,61 @@ reports! {
     body QuantizationReport = "mlgate.compare-quantization/v1";
     body BuildReport = "mlgate.report/v1";
     body TimelinePlot = "mlgate.plot-timeline/v1";
+    body RemoteList = "mlgate.remote-list/v1";
+    body RemoteAdded = "mlgate.remote-add/v1";
+    body RemoteRemoved = "mlgate.remote-remove/v1";
+    body RemoteDefault = "mlgate.remote-set-default/v1";
+    body PushReport = "mlgate.push/v1";
+    body PullReport = "mlgate.pull/v1";
+    body SyncOutcome = "mlgate.sync/v1";
 }
+
+/// `mlgate remote list`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RemoteList {
+    /// Every configured remote (where its data lives; never a credential).
+    pub remotes: Vec<NamedRemote>,
+}
+
+/// `mlgate remote add`: the remote as configured.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct RemoteAdded(
+    /// The new remote.
+    pub NamedRemote,
+);
+
+/// `mlgate remote remove`: the remote as it was.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct RemoteRemoved(
+    /// The removed remote.
+    pub NamedRemote,
+);
+
+/// `mlgate remote set-default`: the new default remote.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct RemoteDefault(
+    /// The default remote.
+    pub NamedRemote,
+);
+
+/// `mlgate push`: what was sent and what was already there.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct PushReport(
+    /// Counts per kind of object, the builds covered.
+    pub TransferReport,
+);
+
+/// `mlgate pull`: what was fetched, the tags updated and any tag conflicts.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct PullReport(
+    /// Counts per kind of object, the builds covered, tags updated, conflicts.
+    pub TransferReport,
+);
 
 /// Schema id of one line of a benchmark timeline (`mlgate benchmark --timeline FILE.jsonl`):
 /// a [`crate::benchmark::TimelineSample`]. The lines carry no `schema` field; the id names

@@ -515,6 +515,16 @@ impl Workspace {
         }
     }
 
+    /// The registry, for the facade's other modules (remotes).
+    pub(crate) fn registry(&self) -> std::cell::RefMut<'_, Registry> {
+        self.reg.borrow_mut()
+    }
+
+    /// Record that an operation touched build `id` (for the command history).
+    pub(crate) fn touch_build(&self, id: &str) {
+        self.touch(id);
+    }
+
     /// Builds this workspace's operations resolved, created or changed, in order.
     pub fn touched_builds(&self) -> Vec<String> {
         self.touched.borrow().clone()

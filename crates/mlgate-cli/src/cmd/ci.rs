@@ -66,6 +66,10 @@ pub struct Args {
     pub measure: MeasureArgs,
     #[command(flatten)]
     pub accuracy: AccuracyArgs,
+    /// Pull the baseline from this remote first when it is not in the workspace, so a
+    /// fresh runner needs nothing but the remote.
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
 }
 
 pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
@@ -95,6 +99,26 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         explore: args.explore,
     };
     let workspace = ctx.open_for_write()?;
+    if let Some(remote) = &args.remote {
+        let env = mlgate::remote::AwsEnv::from_process();
+        let pulled = crate::cmd::transfer::with_bar(json, |p| {
+            workspace.pull_if_missing(Some(remote), &args.baseline, &env, p)
+        })?;
+        match pulled {
+            Some(r) => {
+                crate::cmd::transfer::warn_conflicts(&r);
+                eprintln!(
+                    "note: pulled baseline `{}` from remote `{remote}` ({} build(s), {} \
+                     artifact(s))",
+                    args.baseline, r.builds.transferred, r.objects.transferred
+                );
+            }
+            None if workspace.resolve_build(&args.baseline).is_err() => {
+                eprintln!("note: remote `{remote}` has no `{}` either", args.baseline)
+            }
+            None => {}
+        }
+    }
     let github = std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true");
     let files = ReportFiles {
         junit: args.junit.clone(),
