@@ -55,9 +55,7 @@ fn main() -> ExitCode {
         Some("codegen") => codegen(&args[1..]),
         Some(
             task @ ("schemas" | "bench-gate" | "bench-registry" | "bench-llm" | "bench-remote"),
-        ) => {
-            engine_task(task, &args[1..])
-        }
+        ) => engine_task(task, &args[1..]),
         Some("bench-ci") => bench_ci::run(&args[1..]),
         Some("bench-explore") => bench_explore::run(&args[1..]),
         Some("fuzz") => match args.get(1).map(|s| s.parse::<u64>()) {
