@@ -1058,6 +1058,28 @@ pub struct ModelPair<'a> {
     pub options: &'a SessionOptions,
 }
 
+/// The start of a two-model comparison: the settings checked, the seed drawn once and
+/// fixed (so the load order and the engine share it), "loading" reported.
+pub(crate) fn begin_pair(
+    config: &CompareConfig,
+    progress: &mut dyn Progress,
+) -> Result<CompareConfig> {
+    config.validate()?;
+    let config = CompareConfig {
+        seed: Some(config.seed_or_fresh()),
+        ..config.clone()
+    };
+    progress.update(&ProgressUpdate {
+        phase: "loading",
+        label: "baseline and candidate".into(),
+        elapsed_s: 0.0,
+        budget_s: 0.0,
+        runs: 0,
+        rel_half_width: None,
+    });
+    Ok(config)
+}
+
 /// Loads both models on `pair.backend`, binds the same inputs to both, and compares them.
 ///
 /// Memory, each side on its own although both live in this process: the sides are loaded
@@ -1080,18 +1102,8 @@ pub fn compare_models(
         candidate,
         options,
     } = *pair;
-    config.validate()?;
-    let mut config = config.clone();
+    let config = begin_pair(config, progress)?;
     let seed = config.seed_or_fresh();
-    config.seed = Some(seed);
-    progress.update(&ProgressUpdate {
-        phase: "loading",
-        label: "baseline and candidate".into(),
-        elapsed_s: 0.0,
-        budget_s: 0.0,
-        runs: 0,
-        rel_half_width: None,
-    });
     // A primer load of the baseline, dropped at once: the first model a process loads also
     // pays one-time costs (the runtime's statics, thread pools, allocator arenas) that would
     // otherwise be charged to whichever side happens to load first.

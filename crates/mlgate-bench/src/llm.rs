@@ -25,7 +25,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::compare::{
-    compare_workload_sets, CompareConfig, CompareResult, Comparison, Loaded, TimedRun, Workload,
+    begin_pair, compare_workload_sets, CompareConfig, CompareResult, Comparison, Loaded, TimedRun,
+    Workload,
 };
 use crate::memory::PhaseMemory;
 use crate::stats::{self, LatencySummary};
@@ -671,18 +672,8 @@ pub fn compare_decoder_models(
     config: &CompareConfig,
     progress: &mut dyn Progress,
 ) -> Result<CompareResult> {
-    config.validate()?;
-    let mut config = config.clone();
+    let config = begin_pair(config, progress)?;
     let seed = config.seed_or_fresh();
-    config.seed = Some(seed);
-    progress.update(&ProgressUpdate {
-        phase: "loading",
-        label: "baseline and candidate".into(),
-        elapsed_s: 0.0,
-        budget_s: 0.0,
-        runs: 0,
-        rel_half_width: None,
-    });
     let load = |model: &Path| -> Result<(Box<dyn Decoder>, f64, Option<PhaseMemory>)> {
         crate::memory::release_free_heap();
         let meter = crate::memory::PeakMeter::start();
