@@ -165,20 +165,14 @@ fn overhead(decoder: &mut dyn Decoder, model: &Path) -> Result<(), String> {
         candle_core::quantized::gguf_file::Content::read(&mut file).map_err(|e| e.to_string())?;
     let mut bare =
         ModelWeights::from_gguf(content, &mut file, &Device::Cpu).map_err(|e| e.to_string())?;
-    /// One forward pass straight on candle, then greedy argmax (the first maximum).
+    /// One forward pass straight on candle, then the backend's greedy argmax.
     fn bare_step(bare: &mut ModelWeights, tokens: &[u32], pos: usize) -> Result<u32, String> {
         let mut run = || -> candle_core::Result<Vec<f32>> {
             let x = Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?;
             bare.forward(&x, pos)?.squeeze(0)?.to_vec1::<f32>()
         };
         let logits = run().map_err(|e| e.to_string())?;
-        let mut best = 0usize;
-        for (i, &v) in logits.iter().enumerate() {
-            if v > logits[best] {
-                best = i;
-            }
-        }
-        Ok(best as u32)
+        Ok(mlgate_backends::candle::argmax(&logits))
     }
     let (mut ours_ms, mut bare_ms) = (Vec::new(), Vec::new());
     for round in 0..=ROUNDS {

@@ -895,9 +895,7 @@ pub fn validate(
             .as_ref()
             .and_then(|d| d.memory.as_ref().map(|m| m.peak_delta_bytes))),
         latency_skipped: skipped.clone(),
-        llm_metric: decoder
-            .is_some()
-            .then_some(settings.llm_metric.unwrap_or_default()),
+        llm_metric: decoder.as_ref().map(|d| d.shape.metric),
     };
     let checks = mlgate_ci::budget_checks(&thresholds, &evidence);
     let verdict = Verdict::decide(checks, thresholds.fail_on_inconclusive, Vec::new());

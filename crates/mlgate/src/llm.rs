@@ -209,6 +209,8 @@ pub(crate) struct DecoderMeasurement {
     pub session: mlgate_backends::SessionInfo,
     pub environment: mlgate_bench::MeasurementEnvironment,
     pub method: String,
+    /// The requests served and the metric taken from each.
+    pub shape: RequestShape,
 }
 
 /// Loads the decoder at `path` (measuring the load's peak RSS) and serves requests of
@@ -240,6 +242,7 @@ pub(crate) fn measure_decoder(
         memory,
         environment: mlgate_bench::MeasurementEnvironment::capture(decoder.info()),
         session: decoder.info().clone(),
+        shape,
         method: format!(
             "{} requests of {} random prompt tokens (tokenization excluded) and {} greedy decode steps \
              after one warm-up, for {budget_s:.0} s or at least {min}; the value per request is its {} ({}); \
