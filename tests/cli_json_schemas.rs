@@ -202,6 +202,20 @@ fn every_command_prints_json_that_its_schema_accepts() {
         &["explore", &a[..8], "--methods", "int8", "--max-time", "1"],
         &[0],
     );
+    let insights = p.json(&["insights"], &[0]);
+    assert_eq!(insights["rows"][0]["method"], "int8", "{insights}");
+    p.json(
+        &[
+            "profile",
+            &a[..8],
+            "--runs",
+            "3",
+            "--deep",
+            "--int8-build",
+            &variant[..8],
+        ],
+        &[0],
+    );
     p.json(
         &[
             "compare-quantization",

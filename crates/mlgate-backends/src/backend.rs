@@ -133,6 +133,10 @@ pub struct SessionOptions {
     pub graph_optimization: OptLevel,
     pub execution_provider: ExecutionProvider,
     pub coreml_compute_units: CoremlComputeUnits,
+    /// Turns on the runtime's own per-op profiler (see [`Session::end_op_profile`]). It costs
+    /// time on every op, so sessions that are timed as a whole leave it off.
+    #[serde(default)]
+    pub profile_ops: bool,
 }
 
 /// What a session actually runs with: stored beside every measurement, because the
@@ -242,6 +246,27 @@ pub trait Session: Send {
 
     /// The outputs of the last run, in [`Session::outputs`] order.
     fn take_outputs(&mut self) -> Result<Vec<Tensor>>;
+
+    /// Stops the per-op profiler of a session loaded with [`SessionOptions::profile_ops`] and
+    /// returns what it recorded for every run so far. Runtimes without a profiler mlgate can
+    /// read, and sessions loaded without it, return an error that says so.
+    fn end_op_profile(&mut self) -> Result<crate::profile::OpProfile> {
+        let info = self.info();
+        Err(crate::BackendError::Options {
+            backend: info.backend,
+            detail: if info.backend == BackendKind::Tract
+                || info.backend == BackendKind::OnnxRuntime
+            {
+                "this session was loaded without profile_ops".into()
+            } else {
+                format!(
+                    "{} exposes no per-op profiler mlgate can read; profile the ONNX form of \
+                     the model with --backend onnxruntime or tract",
+                    info.backend
+                )
+            },
+        })
+    }
 
     fn run(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
         self.prepare(inputs)?;

@@ -29,6 +29,7 @@ pub mod inputs;
 pub mod install;
 pub mod litert;
 pub mod onnxruntime;
+pub mod profile;
 pub mod targets;
 pub mod tract;
 

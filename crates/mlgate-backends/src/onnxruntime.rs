@@ -290,8 +290,23 @@ mod imp {
                 model: model.to_owned(),
                 detail,
             };
+            // The profiler writes `<prefix>_<timestamp>.json`; a directory per session keeps
+            // concurrent sessions' files apart and is removed with the session.
+            let profile_dir = if options.profile_ops {
+                Some(tempfile::tempdir().map_err(|e| {
+                    load_err(format!("cannot create a directory for the profile: {e}"))
+                })?)
+            } else {
+                None
+            };
             let session = catch_unwind(AssertUnwindSafe(|| {
-                build_session(rt, model, options, &self.config.onnxruntime_session_config)
+                build_session(
+                    rt,
+                    model,
+                    options,
+                    &self.config.onnxruntime_session_config,
+                    profile_dir.as_ref().map(|d| d.path().join("ort_profile")),
+                )
             }))
             .unwrap_or_else(|_| {
                 Err(load_err(
@@ -319,6 +334,7 @@ mod imp {
                 outputs,
                 bound: Vec::new(),
                 last: None,
+                profile_dir,
                 info: SessionInfo {
                     backend: KIND,
                     runtime_version: Some(rt.version.clone()),
@@ -341,6 +357,7 @@ mod imp {
         model: &Path,
         options: &SessionOptions,
         config: &[(String, String)],
+        profile_prefix: Option<PathBuf>,
     ) -> Result<OrtSession> {
         let opt_err = |detail: String| BackendError::Options {
             backend: KIND,
@@ -369,6 +386,11 @@ mod imp {
             b = b
                 .with_inter_threads(n)
                 .map_err(|e| opt_err(e.to_string()))?;
+        }
+        if let Some(prefix) = profile_prefix {
+            b = b
+                .with_profiling(prefix)
+                .map_err(|e| opt_err(format!("cannot turn on the profiler: {e}")))?;
         }
         for (key, value) in config {
             b = b.with_config_entry(key, value).map_err(|e| {
@@ -567,6 +589,8 @@ mod imp {
         /// Input values bound to `binding`; kept alive as long as they are bound.
         bound: Vec<DynValue>,
         last: Option<Vec<DynValue>>,
+        /// Where the profiler writes, when the session was loaded with `profile_ops`.
+        profile_dir: Option<tempfile::TempDir>,
         info: SessionInfo,
     }
 
@@ -638,6 +662,27 @@ mod imp {
                 .collect();
             self.last = values;
             Ok(())
+        }
+
+        fn end_op_profile(&mut self) -> Result<crate::profile::OpProfile> {
+            // Kept until the file is read: dropping it removes the directory.
+            let Some(_dir) = self.profile_dir.take() else {
+                return Err(BackendError::Options {
+                    backend: KIND,
+                    detail: "this session was loaded without profile_ops, or its profile was \
+                             already taken"
+                        .into(),
+                });
+            };
+            let file = self
+                .session
+                .end_profiling()
+                .map_err(|e| self.err(format!("ending the profiler: {e}")))?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| self.err(format!("reading the profile {file}: {e}")))?;
+            let _ = std::fs::remove_file(&file);
+            crate::profile::parse_onnxruntime_trace(&text)
+                .map_err(|e| self.err(format!("the profile {file}: {e}")))
         }
 
         fn take_outputs(&mut self) -> Result<Vec<Tensor>> {

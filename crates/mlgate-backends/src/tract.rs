@@ -18,7 +18,12 @@ use tract_onnx::prelude::{
     IntoRunnable, TDim, TValue, TVec, Tensor as TractTensor, TypedModel, TypedSimplePlan,
     TypedSimpleState,
 };
+use tract_onnx::tract_core::internal::{Cost, EvalContext, OpState};
+use tract_onnx::tract_core::model::{TypedFact, TypedNode};
+use tract_onnx::tract_core::plan::eval;
 use tract_onnx::tract_hir::infer::Factoid;
+
+use crate::profile::{OpCall, OpProfile};
 
 use crate::{
     Backend, BackendError, BackendKind, OptLevel, Result, RuntimeStatus, Session, SessionInfo,
@@ -99,6 +104,7 @@ impl Backend for TractBackend {
             state: None,
             bound: TVec::new(),
             last: None,
+            profile: options.profile_ops.then(TractProfile::default),
             info: SessionInfo {
                 backend: KIND,
                 runtime_version: Some(TRACT_VERSION.into()),
@@ -302,7 +308,74 @@ struct TractSession {
     state: Option<TypedSimpleState>,
     bound: TVec<TValue>,
     last: Option<TVec<TValue>>,
+    /// Per-op records, when the session was loaded with `profile_ops`.
+    profile: Option<TractProfile>,
     info: SessionInfo,
+}
+
+/// What the profiler knows about the bound plan's nodes, and what it has recorded.
+#[derive(Default)]
+struct TractProfile {
+    /// Per node id of the bound plan; `None` for nodes not worth a record (inputs,
+    /// constants).
+    nodes: Vec<Option<NodeFacts>>,
+    calls: Vec<OpCall>,
+    runs: usize,
+}
+
+/// A node of the optimized plan as the profile reports it.
+struct NodeFacts {
+    name: String,
+    op_type: String,
+    input_shapes: Vec<Vec<i64>>,
+    output_shapes: Vec<Vec<i64>>,
+    bytes: Option<u64>,
+    flops: Option<f64>,
+}
+
+/// Names, shapes, bytes and tract's own FMA count for every computing node of `model`.
+fn node_facts(model: &TypedModel) -> Vec<Option<NodeFacts>> {
+    let shape = |f: &TypedFact| -> Vec<i64> {
+        f.shape
+            .as_concrete()
+            .map(|s| s.iter().map(|&d| d as i64).collect())
+            .unwrap_or_default()
+    };
+    // Opaque values (tract's pre-packed weights) have no element size worth counting.
+    let size = |f: &TypedFact| -> Option<u64> {
+        let dt = f.datum_type;
+        (dt.is_number() || dt == DatumType::Bool).then_some(())?;
+        let n: usize = f.shape.as_concrete()?.iter().product();
+        Some((n * dt.size_of()) as u64)
+    };
+    model
+        .nodes()
+        .iter()
+        .map(|node| {
+            let op_type = node.op.name().to_string();
+            if matches!(op_type.as_str(), "Source" | "Const") {
+                return None;
+            }
+            let inputs = model.node_input_facts(node.id).ok()?;
+            let outputs: Vec<&TypedFact> = node.outputs.iter().map(|o| &o.fact).collect();
+            let flops = node.op.cost(&inputs).ok().map(|costs| {
+                costs
+                    .iter()
+                    .filter(|(c, _)| matches!(c, Cost::FMA(_)))
+                    .filter_map(|(_, n)| n.to_i64().ok())
+                    .sum::<i64>() as f64
+                    * 2.0
+            });
+            Some(NodeFacts {
+                name: node.name.clone(),
+                op_type,
+                input_shapes: inputs.iter().map(|f| shape(f)).collect(),
+                output_shapes: outputs.iter().map(|f| shape(f)).collect(),
+                bytes: inputs.iter().chain(&outputs).map(|f| size(f)).sum(),
+                flops: flops.filter(|f| *f > 0.0),
+            })
+        })
+        .collect()
 }
 
 impl TractSession {
@@ -385,6 +458,9 @@ impl Session for TractSession {
             )));
         }
         let plan = self.plan_for(&shapes)?;
+        if let Some(profile) = self.profile.as_mut() {
+            profile.nodes = node_facts(plan.model());
+        }
         let state = guarded(|| plan.spawn()).map_err(|d| self.err(d))?;
         self.state = Some(state);
         self.bound = bound;
@@ -398,13 +474,65 @@ impl Session for TractSession {
         };
         // TValue clones share the tensors: this is a few reference-count increments.
         let inputs = self.bound.clone();
-        let out = guarded(|| state.run(inputs)).map_err(|d| BackendError::Run {
+        let out = match self.profile.as_mut() {
+            None => guarded(|| state.run(inputs)),
+            Some(profile) => {
+                let run = profile.runs;
+                profile.runs += 1;
+                let TractProfile { nodes, calls, .. } = profile;
+                guarded(|| {
+                    state.run_plan_with_eval(
+                        inputs,
+                        |ctx: &EvalContext,
+                         op_state: Option<&mut (dyn OpState + 'static)>,
+                         node: &TypedNode,
+                         input: TVec<TValue>| {
+                            let started = Instant::now();
+                            let out = eval(ctx, op_state, node, input);
+                            let duration_us = started.elapsed().as_secs_f64() * 1e6;
+                            if let Some(Some(facts)) = nodes.get(node.id) {
+                                calls.push(OpCall {
+                                    run,
+                                    node: facts.name.clone(),
+                                    op_type: facts.op_type.clone(),
+                                    duration_us,
+                                    input_shapes: facts.input_shapes.clone(),
+                                    output_shapes: facts.output_shapes.clone(),
+                                    bytes: facts.bytes,
+                                    runtime_flops: facts.flops,
+                                    provider: None,
+                                });
+                            }
+                            out
+                        },
+                    )
+                })
+            }
+        }
+        .map_err(|d| BackendError::Run {
             backend: KIND,
             model: self.model.clone(),
             detail: d,
         })?;
         self.last = Some(out);
         Ok(())
+    }
+
+    fn end_op_profile(&mut self) -> Result<OpProfile> {
+        let Some(profile) = self.profile.take() else {
+            return Err(BackendError::Options {
+                backend: KIND,
+                detail: "this session was loaded without profile_ops, or its profile was \
+                         already taken"
+                    .into(),
+            });
+        };
+        Ok(OpProfile {
+            profiler: "mlgate's clock around each of tract's op evaluations (optimized plan)"
+                .into(),
+            calls: profile.calls,
+            run_ms: Vec::new(),
+        })
     }
 
     fn take_outputs(&mut self) -> Result<Vec<Tensor>> {

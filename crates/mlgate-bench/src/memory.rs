@@ -123,8 +123,17 @@ pub struct TimelineSample {
     pub t_ms: f64,
     pub rss_bytes: u64,
     /// CPU time of this process over the last interval, as a percentage of one core (can
-    /// exceed 100 with several threads busy).
+    /// exceed 100 with several threads busy): user plus system.
     pub cpu_percent: f64,
+    /// The user-mode part of `cpu_percent` (running the model's own code). Absent in files
+    /// written before mlgate recorded the split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_user_percent: Option<f64>,
+    /// The kernel-mode part of `cpu_percent` (page faults, memory mapping, I/O, thread
+    /// wake-ups): high values during a timed phase point at allocation or paging, not
+    /// compute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_system_percent: Option<f64>,
     /// What the harness was doing: `load`, `warmup`, `measure`, `idle`.
     pub phase: String,
 }
@@ -150,14 +159,17 @@ impl Phase {
     }
 }
 
-/// `utime + stime` of this process in clock ticks, from `/proc/self/stat`.
-fn cpu_ticks() -> Option<u64> {
+/// `(utime, stime)` of this process in clock ticks, from `/proc/self/stat`.
+fn cpu_ticks() -> Option<(u64, u64)> {
     let text = std::fs::read_to_string("/proc/self/stat").ok()?;
     // The command name may contain spaces and parentheses: fields start after the last ')'.
     let rest = &text[text.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    Some((
+        fields.get(11)?.parse::<u64>().ok()?,
+        fields.get(12)?.parse::<u64>().ok()?,
+    ))
 }
 
 /// Linux's USER_HZ, the unit of `/proc/self/stat` times: 100 on every mainstream
@@ -187,22 +199,28 @@ impl Sampler {
             .spawn(move || {
                 let start = Instant::now();
                 let mut samples = Vec::new();
-                let mut last = (start, cpu_ticks().unwrap_or(0));
+                let mut last = (start, cpu_ticks().unwrap_or((0, 0)));
                 loop {
                     let now = Instant::now();
                     let ticks = cpu_ticks().unwrap_or(last.1);
                     let dt = now.duration_since(last.0).as_secs_f64();
-                    let cpu = if dt > 0.0 {
-                        (ticks - last.1.min(ticks)) as f64 / TICKS_PER_SECOND / dt * 100.0
-                    } else {
-                        0.0
+                    let percent = |now: u64, before: u64| {
+                        if dt > 0.0 {
+                            now.saturating_sub(before) as f64 / TICKS_PER_SECOND / dt * 100.0
+                        } else {
+                            0.0
+                        }
                     };
+                    let user = percent(ticks.0, last.1 .0);
+                    let system = percent(ticks.1, last.1 .1);
                     last = (now, ticks);
                     if let Some(m) = read_proc_memory() {
                         samples.push(TimelineSample {
                             t_ms: now.duration_since(start).as_secs_f64() * 1e3,
                             rss_bytes: m.rss_bytes,
-                            cpu_percent: cpu,
+                            cpu_percent: user + system,
+                            cpu_user_percent: Some(user),
+                            cpu_system_percent: Some(system),
                             phase: Phase::name(shared.load(Ordering::Relaxed)).to_string(),
                         });
                     }

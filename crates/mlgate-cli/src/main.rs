@@ -93,6 +93,11 @@ enum Command {
     CompareQuantization(cmd::compare_quantization::Args),
     /// Make the usual variants of a model, measure them against it here, recommend one.
     Explore(cmd::explore::Args),
+    /// Where an inference spends its time, op by op, from the runtime's own profiler;
+    /// --deep adds FLOP and byte estimates and fusions, --int8-build per-layer divergence.
+    Profile(cmd::profile::Args),
+    /// Which optimization pays off, from every comparison explore recorded here.
+    Insights(cmd::insights::Args),
     /// List builds (newest first), draw their lineage (--tree), or show one build.
     Log(cmd::log::Args),
     /// Compare two builds side by side: model facts and latest benchmarks.
@@ -143,6 +148,8 @@ impl Command {
             Command::Optimize(_) => CommandKind::Optimize,
             Command::Accuracy(_) => CommandKind::Accuracy,
             Command::Explore(_) => CommandKind::Explore,
+            Command::Profile(_) => CommandKind::Profile,
+            Command::Insights(_) => CommandKind::Insights,
             Command::CompareQuantization(_) => CommandKind::CompareQuantization,
             Command::Log(_) => CommandKind::Log,
             Command::Diff(_) => CommandKind::Diff,
@@ -200,6 +207,8 @@ fn main() -> ExitCode {
         Command::Optimize(args) => cmd::optimize::run(args, ctx),
         Command::Accuracy(args) => cmd::accuracy::run(args, ctx),
         Command::Explore(args) => cmd::explore::run(args, ctx),
+        Command::Profile(args) => cmd::profile::run(args, ctx),
+        Command::Insights(args) => cmd::insights::run(args, ctx),
         Command::CompareQuantization(args) => cmd::compare_quantization::run(args, ctx),
         Command::Log(args) => cmd::log::run(args, ctx),
         Command::Diff(args) => cmd::diff::run(args, ctx),

@@ -68,6 +68,15 @@ pub fn tick_label(v: f64, ticks: &[f64]) -> String {
     format!("{v:.decimals$}")
 }
 
+/// `v` rounded to `digits` significant digits (a tick label on a logarithmic axis).
+pub fn round_sig(v: f64, digits: i32) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(digits - 1 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
 /// A plot area: data ranges mapped into a fixed-size SVG with room for the axes.
 pub struct Chart {
     pub width: f64,
@@ -78,6 +87,8 @@ pub struct Chart {
     bottom: f64,
     pub x: (f64, f64),
     pub y: (f64, f64),
+    /// Where the x ticks go, when not evenly spaced (a logarithmic axis).
+    x_ticks: Option<Vec<f64>>,
     body: String,
 }
 
@@ -104,8 +115,14 @@ impl Chart {
             bottom: 46.0,
             x: widen(x),
             y: widen(y),
+            x_ticks: None,
             body: String::new(),
         }
+    }
+
+    /// Puts the x ticks at these data values instead of evenly spaced round ones.
+    pub fn set_x_ticks(&mut self, ticks: Vec<f64>) {
+        self.x_ticks = Some(ticks);
     }
 
     /// Pixel x of a data value.
@@ -236,7 +253,10 @@ impl Chart {
         );
         let (x0, x1) = (self.left, self.width - self.right);
         let (y0, y1) = (self.plot_top(), self.plot_bottom());
-        let xt = ticks(self.x.0, self.x.1, 6);
+        let xt = self
+            .x_ticks
+            .clone()
+            .unwrap_or_else(|| ticks(self.x.0, self.x.1, 6));
         let yt = ticks(self.y.0, self.y.1, 5);
         for v in &yt {
             let py = self.py(*v);
@@ -292,6 +312,13 @@ mod tests {
         assert_eq!(tick_label(1.25, &[1.25, 1.5]), "1.25");
         assert_eq!(tick_label(2.0, &[0.0, 2.0]), "2");
         assert_eq!(ticks(3.0, 3.0, 5), [3.0]);
+    }
+
+    #[test]
+    fn significant_digits_round_ticks_of_a_log_axis() {
+        assert_eq!(round_sig(10f64.powf(0.30103), 3), 2.0);
+        assert_eq!(round_sig(123.456, 3), 123.0);
+        assert_eq!(round_sig(0.012345, 2), 0.012);
     }
 
     #[test]

@@ -91,6 +91,36 @@ pub struct StoredAccuracyCheck {
     pub hostname: String,
 }
 
+/// An interleaved latency comparison of two builds on one runtime (written by `explore`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub baseline_build_id: String,
+    pub candidate_build_id: String,
+    pub backend: String,
+    /// What was compared (`p50`).
+    pub metric: String,
+    /// (candidate − baseline) / baseline; `None` when not estimated.
+    pub relative_delta: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// Whether the interval excludes zero.
+    pub significant: bool,
+    /// The whole result as the caller keeps it (seed, pairs, medians, verdict).
+    pub result: serde_json::Value,
+}
+
+/// A recorded comparison: the comparison, when and where it was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredComparison {
+    pub id: i64,
+    #[serde(flatten)]
+    pub comparison: Comparison,
+    #[serde(with = "crate::time::rfc3339")]
+    pub created_at: i64,
+    pub machine_id: String,
+    pub hostname: String,
+}
+
 pub(crate) fn compress_samples(samples: &[f64]) -> Vec<u8> {
     let mut raw = Vec::with_capacity(samples.len() * 8);
     for s in samples {
@@ -305,6 +335,65 @@ impl Registry {
         let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Record an interleaved comparison between two builds. Returns its id.
+    pub fn record_comparison(&mut self, c: &Comparison) -> Result<i64> {
+        let machine = self.machine.clone();
+        let tx = self.write_tx()?;
+        tx.execute(
+            "INSERT INTO comparisons (baseline_build_id, candidate_build_id, backend, metric, \
+             relative_delta, ci_low, ci_high, significant, result, created_at, machine_id, \
+             hostname) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                c.baseline_build_id,
+                c.candidate_build_id,
+                c.backend,
+                c.metric,
+                c.relative_delta,
+                c.ci_low,
+                c.ci_high,
+                c.significant,
+                c.result.to_string(),
+                crate::time::now_ms(),
+                machine.id,
+                machine.hostname,
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Every recorded comparison, oldest first. A row whose JSON no longer parses keeps
+    /// `null` there.
+    pub fn comparisons(&self) -> Result<Vec<StoredComparison>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, baseline_build_id, candidate_build_id, backend, metric, relative_delta, \
+             ci_low, ci_high, significant, result, created_at, machine_id, hostname \
+             FROM comparisons ORDER BY created_at, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let text: String = r.get(9)?;
+            Ok(StoredComparison {
+                id: r.get(0)?,
+                comparison: Comparison {
+                    baseline_build_id: r.get(1)?,
+                    candidate_build_id: r.get(2)?,
+                    backend: r.get(3)?,
+                    metric: r.get(4)?,
+                    relative_delta: r.get(5)?,
+                    ci_low: r.get(6)?,
+                    ci_high: r.get(7)?,
+                    significant: r.get(8)?,
+                    result: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+                },
+                created_at: r.get(10)?,
+                machine_id: r.get(11)?,
+                hostname: r.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     /// Accuracy checks in which any of `build_ids` is the baseline or the candidate, oldest

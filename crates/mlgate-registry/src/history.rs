@@ -59,13 +59,15 @@ pub enum CommandKind {
     Push,
     Pull,
     Sync,
+    Profile,
+    Insights,
 }
 
 impl CommandKind {
     /// Every kind with its stable name. A name never changes once released: entries already
     /// in a history keep it. A command's group comes first (`tag create`), so filtering on
     /// `tag` finds every tag command.
-    const NAMES: [(CommandKind, &'static str); 43] = [
+    const NAMES: [(CommandKind, &'static str); 45] = [
         (CommandKind::Inspect, "inspect"),
         (CommandKind::Infer, "infer"),
         (CommandKind::Doctor, "doctor"),
@@ -109,6 +111,8 @@ impl CommandKind {
         (CommandKind::Push, "push"),
         (CommandKind::Pull, "pull"),
         (CommandKind::Sync, "sync"),
+        (CommandKind::Profile, "profile"),
+        (CommandKind::Insights, "insights"),
     ];
 
     /// Every kind.

@@ -40,7 +40,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-pub use benchmarks::{AccuracyCheck, Benchmark, LatestMetric, NewBenchmark, StoredAccuracyCheck};
+pub use benchmarks::{
+    AccuracyCheck, Benchmark, Comparison, LatestMetric, NewBenchmark, StoredAccuracyCheck,
+    StoredComparison,
+};
 pub use builds::{
     build_id, method_label, Build, BuildConfig, BuildFilter, BuildSummary, NewBuild,
     BUILD_ID_SCHEME,

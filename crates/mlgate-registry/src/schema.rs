@@ -120,6 +120,26 @@ CREATE TABLE accuracy_checks (
 );
 CREATE INDEX accuracy_checks_candidate ON accuracy_checks(candidate_build_id, created_at);
 "#,
+    // v3: interleaved latency comparisons between two builds (what `explore` measured), so
+    // `insights` can say which technique pays off from side-by-side figures.
+    r#"
+CREATE TABLE comparisons (
+    id                 INTEGER PRIMARY KEY,
+    baseline_build_id  TEXT NOT NULL REFERENCES builds(id),
+    candidate_build_id TEXT NOT NULL REFERENCES builds(id),
+    backend            TEXT NOT NULL,
+    metric             TEXT NOT NULL,
+    relative_delta     REAL,
+    ci_low             REAL,
+    ci_high            REAL,
+    significant        INTEGER NOT NULL,
+    result             TEXT NOT NULL,
+    created_at         INTEGER NOT NULL,
+    machine_id         TEXT NOT NULL,
+    hostname           TEXT NOT NULL
+);
+CREATE INDEX comparisons_candidate ON comparisons(candidate_build_id, created_at);
+"#,
 ];
 
 pub fn version(conn: &Connection) -> Result<i64> {

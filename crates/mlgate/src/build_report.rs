@@ -106,6 +106,9 @@ pub struct BuildReport {
     pub pair: Option<PairFacts>,
     /// A deployment recommendation from the numbers above, or why there is none.
     pub recommendation: Recommendation,
+    /// What the workspace's history says about optimizing models of the (first) build's
+    /// task: `mlgate insights --task TASK`.
+    pub insights: crate::insights::InsightsReport,
     /// When the report was made.
     #[serde(with = "crate::workspace::time::rfc3339")]
     #[schemars(with = "crate::workspace::time::Rfc3339")]
@@ -158,6 +161,10 @@ pub struct BenchmarkFacts {
     pub summary: LatencySummary,
     /// The raw samples counted into bins (for `A..B`, both sides share the bin edges).
     pub histogram: Vec<HistogramBin>,
+    /// The empirical distribution function: sorted raw samples, ms. With more than
+    /// [`ECDF_POINTS`] samples, that many order statistics at evenly spaced ranks (the
+    /// smallest and largest always among them), so tails are never trimmed.
+    pub ecdf_ms: Vec<f64>,
     /// Load, first inference and peak memory while loading, when stored.
     pub cold_start: Option<ColdStart>,
     /// Peak RSS of the process from the first inference to the last timed run, MB (10^6
@@ -452,6 +459,13 @@ pub fn report(ws: &Workspace, subject: &ReportSubject) -> Result<BuildReport> {
 
     let pair = (kind == SubjectKind::Pair).then(|| pair_facts(&builds, &accuracy));
     let recommendation = recommend(kind, &subjects, baseline.as_ref(), &lineage, &accuracy);
+    let insights = crate::insights::insights(
+        ws,
+        &crate::insights::InsightsRequest {
+            task: builds.first().and_then(|b| b.build.task.clone()),
+            backend: None,
+        },
+    )?;
 
     Ok(BuildReport {
         subject: kind,
@@ -462,6 +476,7 @@ pub fn report(ws: &Workspace, subject: &ReportSubject) -> Result<BuildReport> {
         accuracy,
         pair,
         recommendation,
+        insights,
         generated_at: crate::workspace::time::now_ms(),
     })
 }
@@ -509,10 +524,27 @@ fn facts_of(b: &Benchmark, range: Option<(f64, f64)>, bins: usize) -> BenchmarkF
         hostname: b.hostname.clone(),
         summary: summary_of(&b.samples_ms),
         histogram: range.map_or_else(Vec::new, |(lo, hi)| histogram(&b.samples_ms, lo, hi, bins)),
+        ecdf_ms: ecdf(&b.samples_ms),
         cold_start: serde_json::from_value(b.statistics["cold_start"].clone()).ok(),
         inference_peak_rss_mb: b.memory_mb,
         environment: environment_of(b),
     }
+}
+
+/// Order statistics kept for [`BenchmarkFacts::ecdf_ms`].
+pub const ECDF_POINTS: usize = 256;
+
+/// Sorted finite samples; at most [`ECDF_POINTS`] of them, at ranks `i (n − 1) / (k − 1)`.
+fn ecdf(samples: &[f64]) -> Vec<f64> {
+    let mut sorted: Vec<f64> = samples.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.len() <= ECDF_POINTS {
+        return sorted;
+    }
+    let last = sorted.len() - 1;
+    (0..ECDF_POINTS)
+        .map(|i| sorted[i * last / (ECDF_POINTS - 1)])
+        .collect()
 }
 
 /// `samples` counted into `bins` equal bins over `[lo, hi]`; one bin when `hi == lo`.
@@ -765,6 +797,17 @@ mod tests {
         for bad in ["", "..b", "a..", "a..b..c", " "] {
             assert!(bad.parse::<ReportSubject>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn ecdf_keeps_both_extremes_and_is_sorted() {
+        let small = ecdf(&[3.0, 1.0, f64::NAN, 2.0]);
+        assert_eq!(small, [1.0, 2.0, 3.0]);
+        let many: Vec<f64> = (0..1000).rev().map(f64::from).collect();
+        let e = ecdf(&many);
+        assert_eq!(e.len(), ECDF_POINTS);
+        assert_eq!((e[0], e[ECDF_POINTS - 1]), (0.0, 999.0));
+        assert!(e.windows(2).all(|w| w[0] <= w[1]));
     }
 
     #[test]

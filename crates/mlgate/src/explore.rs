@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::benchmark::{CompareRequest, InputSpec};
 use crate::model::ModelRef;
 use crate::optimize::{self, AccuracyRequest, Method, OptimizeRequest};
-use crate::workspace::{Build, Workspace};
+use crate::workspace::{Build, Comparison, Workspace};
 use crate::{Error, Result};
 
 /// Weight of the latency ratio in the score; the size ratio gets the rest.
@@ -369,6 +369,18 @@ pub fn explore(
             1.0
         };
         let score = LATENCY_WEIGHT * latency_ratio + (1.0 - LATENCY_WEIGHT) * size_ratio;
+        // Kept so `insights` can later say which technique pays off for models like this.
+        ws.record_comparison(&Comparison {
+            baseline_build_id: baseline.id.clone(),
+            candidate_build_id: variant.id.clone(),
+            backend: backend.clone(),
+            metric: "p50".into(),
+            relative_delta: shift.relative_delta,
+            ci_low: shift.ci_low,
+            ci_high: shift.ci_high,
+            significant: shift.significant,
+            result: crate::benchmark::to_json(&shift),
+        })?;
         row.latency = Some(shift.clone());
         row.latency_ratio = Some(latency_ratio);
         row.score = Some(score);

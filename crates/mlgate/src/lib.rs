@@ -157,9 +157,11 @@ pub mod explore;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod gate;
+pub mod insights;
 pub mod llm;
 pub mod model;
 pub mod optimize;
+pub mod profile;
 pub mod remote;
 pub mod report;
 pub mod runtime;

@@ -246,6 +246,8 @@ reports! {
     body PushReport = "mlgate.push/v1";
     body PullReport = "mlgate.pull/v1";
     body SyncOutcome = "mlgate.sync/v1";
+    body crate::profile::ProfileReport = "mlgate.profile/v1";
+    body crate::insights::InsightsReport = "mlgate.insights/v1";
 }
 
 /// `mlgate remote list`.

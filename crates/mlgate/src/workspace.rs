@@ -40,10 +40,10 @@ use serde::{Deserialize, Serialize};
 
 pub use mlgate_registry::{
     method_label, time, AccuracyCheck, ArtifactKind, Benchmark, Budget, Build, BuildFilter,
-    BuildSummary, CiConfig, CiSection, CommandEntry, CommandKind, Constraint, HistoryFilter,
-    LatestMetric, Limit, LimitSource, NewBenchmark, NewCommand, Problem, RepairOutcome, ResolvedCi,
-    Severity, Sourced, StoredAccuracyCheck, Tag, TagChange, TagEvent, VerifyReport, BASELINE_TAG,
-    WORKSPACE_DIR_NAME,
+    BuildSummary, CiConfig, CiSection, CommandEntry, CommandKind, Comparison, Constraint,
+    HistoryFilter, LatestMetric, Limit, LimitSource, NewBenchmark, NewCommand, Problem,
+    RepairOutcome, ResolvedCi, Severity, Sourced, StoredAccuracyCheck, StoredComparison, Tag,
+    TagChange, TagEvent, VerifyReport, BASELINE_TAG, WORKSPACE_DIR_NAME,
 };
 use mlgate_registry::{NewBuild, Registry};
 
@@ -734,6 +734,22 @@ impl Workspace {
     /// [`Error::Registry`] when the database cannot be read.
     pub fn accuracy_checks(&self, build_ids: &[String]) -> Result<Vec<StoredAccuracyCheck>> {
         Ok(self.reg.borrow().accuracy_checks(build_ids)?)
+    }
+
+    /// Records an interleaved latency comparison of two builds; returns its id.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be written.
+    pub fn record_comparison(&self, comparison: &Comparison) -> Result<i64> {
+        Ok(self.reg.borrow_mut().record_comparison(comparison)?)
+    }
+
+    /// Every recorded comparison, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Registry`] when the database cannot be read.
+    pub fn comparisons(&self) -> Result<Vec<StoredComparison>> {
+        Ok(self.reg.borrow().comparisons()?)
     }
 
     /// Builds matching a filter, newest first, with their latest benchmark.

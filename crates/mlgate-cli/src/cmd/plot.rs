@@ -12,7 +12,7 @@ use crate::cmd::context::Context;
 use crate::cmd::report::{open_file, write_file};
 use crate::html::{self, esc};
 use crate::render;
-use crate::svg::{Chart, COLORS};
+use crate::svg::{Chart, COLORS, DASHES};
 use crate::Outcome;
 
 #[derive(clap::Args)]
@@ -87,16 +87,17 @@ fn phase_fill(phase: &str) -> &'static str {
         .map_or("#f3f4f6", |(_, c)| c)
 }
 
-fn row_chart(
-    t: &Timeline,
-    title: &str,
-    y_title: &str,
-    value: &dyn Fn(usize) -> f64,
-    color: &str,
-) -> String {
+/// One line of a row chart: its legend text, its value per sample (`None` where the file
+/// does not have it) and its colour.
+type Series<'a> = (&'a str, &'a dyn Fn(usize) -> Option<f64>, &'a str);
+
+fn row_chart(t: &Timeline, title: &str, y_title: &str, series: &[Series<'_>]) -> String {
     let s0 = t.samples.first().map_or(0.0, |s| s.t_ms) / 1e3;
     let s1 = t.samples.last().map_or(0.0, |s| s.t_ms) / 1e3;
-    let top = (0..t.samples.len()).map(value).fold(0.0f64, f64::max);
+    let top = series
+        .iter()
+        .flat_map(|(_, value, _)| (0..t.samples.len()).filter_map(value))
+        .fold(0.0f64, f64::max);
     let mut c = Chart::new(
         1000.0,
         260.0,
@@ -121,11 +122,40 @@ fn row_chart(
             "fill=\"#374151\"",
         );
     }
-    let points: Vec<(f64, f64)> = (0..t.samples.len())
-        .map(|i| (t.samples[i].t_ms / 1e3, value(i)))
-        .collect();
-    c.polyline(&points, &format!("stroke=\"{color}\" stroke-width=\"1.5\""));
-    c.finish(title, "time since the sampler started (s)", y_title, None)
+    let mut drawn = Vec::new();
+    for (k, (name, value, color)) in series.iter().enumerate() {
+        let points: Vec<(f64, f64)> = (0..t.samples.len())
+            .filter_map(|i| Some((t.samples[i].t_ms / 1e3, value(i)?)))
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        let dash = DASHES[k % DASHES.len()];
+        c.polyline(
+            &points,
+            &format!("stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"{dash}\""),
+        );
+        drawn.push(format!(
+            "<span style=\"color:{color}\">&#9644;</span> {}",
+            esc(name)
+        ));
+    }
+    let mut out = c.finish(title, "time since the sampler started (s)", y_title, None);
+    if series.len() > 1 {
+        let _ = write!(out, "<p>{}</p>", drawn.join(" &nbsp; "));
+    }
+    out
+}
+
+/// The kernel's share of all CPU time in the file, or why it is unknown.
+fn system_share(t: &Timeline) -> String {
+    let total: f64 = t.samples.iter().map(|s| s.cpu_percent).sum();
+    let system: Option<f64> = t.samples.iter().map(|s| s.cpu_system_percent).sum();
+    match system {
+        Some(_) if total <= 0.0 => "no CPU time recorded".into(),
+        Some(system) => format!("#{:.1}% of the CPU time", system / total * 100.0),
+        None => "not recorded (a file without the user/system split)".into(),
+    }
 }
 
 /// The timeline page: an RSS row and a CPU row against time, phases shaded.
@@ -162,6 +192,7 @@ pub fn render_timeline(t: &Timeline) -> String {
             ],
             vec!["peak RSS".into(), format!("#{:.1} MB", peak as f64 / 1e6)],
             vec!["peak CPU".into(), format!("#{cpu_peak:.0}% of one core")],
+            vec!["CPU in system mode".into(), system_share(t)],
         ],
     );
     body.push_str(&html::section("facts", "Timeline", &facts));
@@ -169,15 +200,30 @@ pub fn render_timeline(t: &Timeline) -> String {
         t,
         "Resident memory (RSS) of the benchmarking process",
         "RSS (MB)",
-        &|i| t.samples[i].rss_bytes as f64 / 1e6,
-        COLORS[0],
+        &[(
+            "RSS",
+            &|i| Some(t.samples[i].rss_bytes as f64 / 1e6),
+            COLORS[0],
+        )],
     );
+    let split = t.samples.iter().any(|s| s.cpu_user_percent.is_some());
     charts.push_str(&row_chart(
         t,
-        "CPU time of the process (user + system) per interval",
+        if split {
+            "CPU time of the process per interval: user, system and their sum"
+        } else {
+            "CPU time of the process (user + system) per interval"
+        },
         "CPU (% of one core)",
-        &|i| t.samples[i].cpu_percent,
-        COLORS[1],
+        &[
+            (
+                "user + system",
+                &|i| Some(t.samples[i].cpu_percent),
+                COLORS[1],
+            ),
+            ("user", &|i| t.samples[i].cpu_user_percent, COLORS[2]),
+            ("system", &|i| t.samples[i].cpu_system_percent, COLORS[3]),
+        ],
     ));
     let mut legend = String::from("<p>");
     for (p, c) in PHASE_FILL {
@@ -186,11 +232,16 @@ pub fn render_timeline(t: &Timeline) -> String {
             "<span style=\"background:{c};padding:0 8px\">&nbsp;</span> {p} &nbsp; "
         );
     }
-    legend.push_str(
-        "</p><p class=\"muted\">CPU is user and system time together: the sampler reads their \
-         sum from /proc/self/stat. Shaded regions are the harness's phases as the sampler saw \
-         them.</p>",
-    );
+    legend.push_str(if split {
+        "</p><p class=\"muted\">CPU comes from /proc/self/stat: user time is the process's own \
+         code (the model's kernels), system time is the kernel working for it (page faults, \
+         memory mapping, thread wake-ups). Shaded regions are the harness's phases as the \
+         sampler saw them.</p>"
+    } else {
+        "</p><p class=\"muted\">This file has CPU as user and system time together only (it \
+         was written before mlgate recorded the split). Shaded regions are the harness's \
+         phases as the sampler saw them.</p>"
+    });
     charts.push_str(&legend);
     body.push_str(&html::section("charts", "RSS and CPU over time", &charts));
     let rows: Vec<Vec<String>> = t

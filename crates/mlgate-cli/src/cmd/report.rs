@@ -226,6 +226,11 @@ pub fn render_html(r: &BuildReport) -> String {
         &coldstart_html(r),
     ));
     body.push_str(&html::section(
+        "insights",
+        "What history says",
+        &insights_html(r),
+    ));
+    body.push_str(&html::section(
         "environment",
         "Environment of every number",
         &environment_html(r),
@@ -244,6 +249,7 @@ pub fn render_html(r: &BuildReport) -> String {
             ("history", "History"),
             ("related", "Related builds"),
             ("coldstart", "Cold start & memory"),
+            ("insights", "History says"),
             ("environment", "Environment"),
         ],
         &body,
@@ -416,6 +422,108 @@ fn distribution_svg(r: &BuildReport, sides: &[(usize, &BenchmarkFacts)]) -> Stri
     c.finish(title, "latency per inference (ms)", "timed runs", None)
 }
 
+/// Latencies spanning more than this factor get a logarithmic axis, so a fast and a slow
+/// distribution both keep their shape.
+const LOG_AXIS_SPAN: f64 = 3.0;
+
+/// The empirical distribution of every side on one axis: the fraction of timed runs at or
+/// below each latency, so tails and shifts read directly (p95 is where a curve crosses 0.95).
+fn ecdf_svg(r: &BuildReport, sides: &[(usize, &BenchmarkFacts)]) -> String {
+    let all = || sides.iter().flat_map(|(_, f)| f.ecdf_ms.iter().copied());
+    let lo = all().fold(f64::INFINITY, f64::min);
+    let hi = all().fold(f64::NEG_INFINITY, f64::max);
+    if !(lo.is_finite() && hi.is_finite()) {
+        return String::new();
+    }
+    let log = lo > 0.0 && hi / lo > LOG_AXIS_SPAN;
+    let x = |v: f64| if log { v.log10() } else { v };
+    let mut c = Chart::new(760.0, 300.0, (x(lo), x(hi)), (0.0, 1.0));
+    for level in [0.5, 0.95, 0.99] {
+        c.hline(level, "stroke=\"#9ca3af\" stroke-dasharray=\"2 3\"");
+        c.label(
+            x(lo),
+            level,
+            3.0,
+            -3.0,
+            &format!("{level}"),
+            "fill=\"#6b7280\"",
+        );
+    }
+    for (i, f) in sides {
+        let n = f.ecdf_ms.len();
+        let mut steps = Vec::with_capacity(2 * n);
+        for (k, v) in f.ecdf_ms.iter().enumerate() {
+            steps.push((x(*v), k as f64 / n as f64));
+            steps.push((x(*v), (k + 1) as f64 / n as f64));
+        }
+        c.polyline(
+            &steps,
+            &format!(
+                "stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"{}\"",
+                COLORS[*i % COLORS.len()],
+                DASHES[*i % DASHES.len()]
+            ),
+        );
+    }
+    if log {
+        c.set_x_ticks(log_ticks(lo, hi).into_iter().map(f64::log10).collect());
+    }
+    let label = |v: f64| {
+        let ms = if log { 10f64.powf(v) } else { v };
+        format!("{}", crate::svg::round_sig(ms, 3))
+    };
+    let (title, axis) = if log {
+        (
+            "Empirical distribution of latency (ECDF), logarithmic axis",
+            "latency per inference (ms, log scale)",
+        )
+    } else {
+        (
+            "Empirical distribution of latency (ECDF)",
+            "latency per inference (ms)",
+        )
+    };
+    let mut out = c.finish(title, axis, "fraction of timed runs ≤ x", Some(&label));
+    let mut legend = Vec::new();
+    for (i, f) in sides {
+        legend.push(format!(
+            "<span style=\"color:{}\">&#9644;</span> {} (n = {})",
+            COLORS[*i % COLORS.len()],
+            esc(&side_label(r, *i)),
+            f.summary.n
+        ));
+    }
+    let _ = write!(
+        out,
+        "<p class=\"muted\">{}. Each curve steps through the sorted raw samples (at most {} \
+         order statistics per side, the smallest and largest always among them); dotted \
+         lines at 0.5, 0.95 and 0.99.</p>",
+        legend.join(" &nbsp; "),
+        mlgate::build_report::ECDF_POINTS
+    );
+    out
+}
+
+/// Round values (1, 2, 5 × powers of ten) inside `[lo, hi]`, for a logarithmic axis; the
+/// ends themselves when the range holds fewer than two.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut decade = 10f64.powf(lo.log10().floor());
+    while decade <= hi && out.len() < 40 {
+        for m in [1.0, 2.0, 5.0] {
+            let v = m * decade;
+            if (lo..=hi).contains(&v) {
+                out.push(v);
+            }
+        }
+        decade *= 10.0;
+    }
+    if out.len() < 2 {
+        out = vec![lo, hi];
+    }
+    out
+}
+
 fn percentile_table(f: &BenchmarkFacts) -> String {
     let s = &f.summary;
     let mut rows: Vec<Vec<String>> = s
@@ -478,6 +586,7 @@ fn latency_html(r: &BuildReport) -> String {
         "<p class=\"muted\">Dashed lines: p50, p95 and p99; shaded bands: their 95% \
          intervals. A percentile with too few samples is withheld, not drawn.</p>",
     );
+    s.push_str(&ecdf_svg(r, &sides));
     s.push_str("<div class=\"charts\">");
     for (i, f) in &sides {
         let _ = write!(
@@ -1029,6 +1138,106 @@ fn environment_html(r: &BuildReport) -> String {
 
 // ---------------------------------------------------------------- Markdown
 
+const INSIGHTS_HEADER: [&str; 7] = [
+    "method",
+    "task",
+    "runtime",
+    "models",
+    "latency × median [range]",
+    "size × median",
+    "accuracy passed",
+];
+
+const NO_INSIGHTS: &str = "No comparison recorded for models of this task yet: `mlgate explore` \
+                           records what this section summarises.";
+
+fn insights_rows(r: &BuildReport) -> Vec<Vec<String>> {
+    r.insights
+        .rows
+        .iter()
+        .map(|row| {
+            let l = &row.latency_ratio;
+            vec![
+                esc(&row.method),
+                esc(&row.task),
+                esc(&row.backend),
+                format!("#{}", row.models),
+                format!("#×{:.2} [{:.2}, {:.2}]", l.median, l.min, l.max),
+                format!("#×{:.2}", row.size_ratio.median),
+                format!("#{}/{}", row.accuracy_passed, row.accuracy_checks),
+            ]
+        })
+        .collect()
+}
+
+fn insight_sentence(rec: &mlgate::insights::Recommendation) -> String {
+    match &rec.method {
+        Some(m) => format!(
+            "For a new {} model on {}: {m} ({}).",
+            rec.task, rec.backend, rec.reason
+        ),
+        None => format!(
+            "For a new {} model on {}: no recommendation ({}).",
+            rec.task, rec.backend, rec.reason
+        ),
+    }
+}
+
+/// The insights table, and each method's median latency ratio with its range as a bar.
+fn insights_html(r: &BuildReport) -> String {
+    let rows = &r.insights.rows;
+    if rows.is_empty() {
+        return format!("<p class=\"muted\">{}</p>", esc(NO_INSIGHTS));
+    }
+    let mut s = html::table(&INSIGHTS_HEADER, &insights_rows(r));
+    let hi = rows
+        .iter()
+        .map(|x| x.latency_ratio.max)
+        .fold(1.0f64, f64::max)
+        * 1.1;
+    let n = rows.len() as f64;
+    let mut c = Chart::new(760.0, 60.0 + 28.0 * n, (0.0, hi), (0.0, n));
+    c.vline(1.0, "stroke=\"#374151\" stroke-dasharray=\"4 2\"");
+    for (i, row) in rows.iter().enumerate() {
+        let y = n - i as f64 - 0.5;
+        let l = &row.latency_ratio;
+        let color = COLORS[i % COLORS.len()];
+        c.rect(
+            0.0,
+            l.median,
+            y - 0.3,
+            y + 0.3,
+            &format!("fill=\"{color}\" fill-opacity=\"0.5\""),
+        );
+        c.polyline(
+            &[(l.min, y), (l.max, y)],
+            &format!("stroke=\"{color}\" stroke-width=\"2\""),
+        );
+        c.label(
+            0.0,
+            y,
+            4.0,
+            4.0,
+            &format!(
+                "{} · {} · {} (n = {})",
+                row.method, row.task, row.backend, row.models
+            ),
+            "fill=\"#111827\"",
+        );
+    }
+    s.push_str(&c.finish(
+        "Variant latency / parent latency by method (median bar, range line)",
+        "latency ratio (below 1: faster; dashed line: unchanged)",
+        "",
+        None,
+    ));
+    for rec in &r.insights.recommendations {
+        let _ = write!(s, "<p>{}</p>", esc(&insight_sentence(rec)));
+    }
+    let _ = write!(s, "<p class=\"muted\">{}</p>", esc(&r.insights.method));
+    s
+}
+
 fn md_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
@@ -1248,6 +1457,17 @@ pub fn render_md(r: &BuildReport) -> String {
     }
     s.push_str("## Cold start and memory\n\n");
     md_table(&mut s, &COLDSTART_HEADER, &plain(coldstart_rows(r)));
+    s.push_str("## What history says\n\n");
+    let rows = insights_rows(r);
+    if rows.is_empty() {
+        s.push_str(NO_INSIGHTS);
+        s.push_str("\n\n");
+    } else {
+        md_table(&mut s, &INSIGHTS_HEADER, &plain(rows));
+        for rec in &r.insights.recommendations {
+            let _ = writeln!(s, "- {}\n", insight_sentence(rec));
+        }
+    }
     s.push_str("## Environment\n\n");
     let env = plain(environment_rows(r));
     if env.is_empty() {
