@@ -1,6 +1,6 @@
 //! `mlgate profile` and `mlgate insights` end to end on the fixture models: per-op times
 //! that account for the measured run, FLOP estimates beside them, per-layer divergence of an
-//! int8 variant, a clear refusal where a runtime has no per-op profiler, and insights whose
+//! int8 variant, a clear refusal for a runtime whose profiler mlgate does not read, and insights whose
 //! numbers are the comparisons explore stored. `needs_downloads` profiles on ONNX Runtime.
 
 use mlgate_testkit::{sandbox, stderr, stdout, Sandbox};
@@ -176,6 +176,19 @@ fn bad_arguments_are_refused_before_anything_runs() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+#[test]
+fn a_tflite_model_is_refused_naming_the_runtimes_that_profile() {
+    let s = sandbox!();
+    let tflite = s.fixtures().join("twin_cnn.tflite");
+    let o = s.run(&["profile", tflite.to_str().unwrap(), "--runs", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("per-op profilers of ONNX Runtime and tract") && err.contains("litert"),
+        "{err}"
+    );
+}
+
 /// `explore` on three fixtures (two vision models, one nlp) with accuracy checks; the
 /// insights table must be the medians of what explore reported.
 #[test]
@@ -334,15 +347,5 @@ mod needs_downloads {
                 assert!(n["bound_estimate"].is_string(), "{n}");
             }
         }
-    }
-
-    #[test]
-    fn litert_has_no_per_op_profiler_and_says_so() {
-        let s = sandbox!();
-        s.require_runtimes(&["litert"]);
-        let tflite = s.fixtures().join("twin_cnn.tflite");
-        let o = s.run(&["profile", tflite.to_str().unwrap(), "--runs", "1"]);
-        assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
-        assert!(stderr(&o).contains("per-op profiler"), "{}", stderr(&o));
     }
 }

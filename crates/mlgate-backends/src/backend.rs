@@ -254,17 +254,10 @@ pub trait Session: Send {
         let info = self.info();
         Err(crate::BackendError::Options {
             backend: info.backend,
-            detail: if info.backend == BackendKind::Tract
-                || info.backend == BackendKind::OnnxRuntime
-            {
-                "this session was loaded without profile_ops".into()
-            } else {
-                format!(
-                    "{} exposes no per-op profiler mlgate can read; profile the ONNX form of \
-                     the model with --backend onnxruntime or tract",
-                    info.backend
-                )
-            },
+            detail: format!(
+                "mlgate reads no per-op profiler of {} (ONNX Runtime's and tract's only)",
+                info.backend
+            ),
         })
     }
 

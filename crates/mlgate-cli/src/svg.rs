@@ -316,7 +316,7 @@ mod tests {
 
     #[test]
     fn significant_digits_round_ticks_of_a_log_axis() {
-        assert_eq!(round_sig(10f64.powf(0.30103), 3), 2.0);
+        assert_eq!(round_sig(10f64.powf(std::f64::consts::LOG10_2), 3), 2.0);
         assert_eq!(round_sig(123.456, 3), 123.0);
         assert_eq!(round_sig(0.012345, 2), 0.012);
     }

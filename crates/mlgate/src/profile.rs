@@ -265,14 +265,35 @@ pub fn profile(request: &ProfileRequest) -> Result<ProfileReport> {
         .clone()
         .or_else(|| request.model.build_backend());
     let kind = crate::benchmark::resolve_backend(&catalog, model, backend.as_deref())?;
-    let set = crate::benchmark::synthesize_inputs(model, &request.inputs)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::Invalid {
-            what: "inputs",
-            value: model.display().to_string(),
-            hint: "no input set could be made for this model".into(),
-        })?;
+    if !matches!(kind, BackendKind::OnnxRuntime | BackendKind::Tract) {
+        return Err(Error::Invalid {
+            what: "runtime",
+            value: kind.name().to_string(),
+            hint: format!(
+                "mlgate reads the per-op profilers of ONNX Runtime and tract only: {} has \
+                 none mlgate can read yet (LiteRT 2.3.0 exports a profiler, but mlgate does \
+                 not turn it on), so profile the ONNX form of {} with --backend onnxruntime \
+                 or tract",
+                kind.name(),
+                model.display()
+            ),
+        });
+    }
+    // Without a length asked for, token models are profiled at 128 (the gates' default),
+    // or the longest rung of the ladder when the model's maximum is shorter.
+    let mut sets = crate::benchmark::synthesize_inputs(model, &request.inputs)?;
+    if request.inputs.seq_lens.is_empty() && sets.len() > 1 {
+        let at = sets
+            .iter()
+            .position(|s| s.label == "seq_len=128")
+            .unwrap_or(sets.len() - 1);
+        sets.swap(0, at);
+    }
+    let set = sets.into_iter().next().ok_or_else(|| Error::Invalid {
+        what: "inputs",
+        value: model.display().to_string(),
+        hint: "no input set could be made for this model".into(),
+    })?;
 
     let options = SessionOptions {
         intra_op_threads: request.threads,
