@@ -258,7 +258,46 @@ fn reports_of_a_build_a_pair_and_a_build_without_benchmarks() {
     assert_eq!(page.matches("<svg").count(), 2, "an RSS row and a CPU row");
     assert!(page.contains("sampling interval") && page.contains("RSS (MB)"));
     assert!(page.contains("measure"), "the phases are marked");
+    assert!(
+        page.contains("user") && page.contains("system"),
+        "the CPU split"
+    );
     assert_offline(&page);
+
+    // The gate's page: the verdict, the shift against the threshold, every check, and the
+    // stored distributions of both builds.
+    let gate = gate_page(s, &l);
+    assert!(gate.contains("Every check of the verdict"), "{gate}");
+    assert!(gate.contains("threshold +10%"), "the threshold is drawn");
+    assert!(gate.contains("latency.p50"), "the latency check is listed");
+    assert!(
+        gate.contains("Empirical distribution"),
+        "the stored distributions"
+    );
+    assert_offline(&gate);
+}
+
+/// `ci-check ROOT INT8 --html`: the int8 variant is several times slower on tract, so the
+/// gate fails (exit 1); the page is written either way.
+fn gate_page(s: &Sandbox, l: &Lineage) -> String {
+    let path = s.path().join("gate.html");
+    let o = s.run(&[
+        "ci-check",
+        &l.root[..12],
+        &l.int8[..12],
+        "--max-time",
+        "2",
+        "--html",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("gate page:"), "{}", stderr(&o));
+    read(&path)
 }
 
 /// Each line of a timeline file against `docs/schemas/lines/timeline-sample.v1.json`.
@@ -416,5 +455,7 @@ mod needs_downloads {
             ],
         );
         open(&timeline, "timeline", 2);
+        gate_page(s, &l);
+        open(&s.path().join("gate.html"), "gate", 3);
     }
 }

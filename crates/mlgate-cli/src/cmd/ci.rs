@@ -62,6 +62,11 @@ pub struct Args {
     /// Write the Markdown report here (pull-request comments).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write the gate's page here: the verdict, the shift with its interval against the
+    /// threshold, every check, and both builds' stored distributions (self-contained HTML,
+    /// for CI artifacts).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     #[command(flatten)]
     pub measure: MeasureArgs,
     #[command(flatten)]
@@ -131,6 +136,16 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
     let report = run.report;
     // Every report file says what happened, an error included.
     let written = gate::write_report_files(&report, &files);
+    let page = args.html.as_ref().map(|path| {
+        crate::cmd::gate_page::write(
+            path,
+            &format!("mlgate ci: {}", report.verdict.status.name()),
+            Some(workspace),
+            &report.verdict,
+            report.evidence.as_ref(),
+            json,
+        )
+    });
     if github && !json {
         for line in gate::github_annotations(&report.verdict) {
             println!("{line}");
@@ -140,6 +155,7 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
         return Err(e);
     }
     written?;
+    page.transpose()?;
     if json {
         render::print_json(&report)?;
     } else {

@@ -35,6 +35,10 @@ pub struct Args {
     pub budget: BudgetArgs,
     #[command(flatten)]
     pub measure: MeasureArgs,
+    /// Write the gate's page here: the verdict, the shift with its interval against the
+    /// threshold, every check, and both builds' stored distributions (self-contained HTML).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
@@ -59,6 +63,16 @@ pub fn run(args: Args, ctx: &Context) -> mlgate::Result<Outcome> {
             p,
         )
     })?;
+    if let Some(path) = &args.html {
+        crate::cmd::gate_page::write(
+            path,
+            &format!("mlgate ci-check: {}", report.verdict.status.name()),
+            workspace,
+            &report.verdict,
+            Some(&report.evidence),
+            json,
+        )?;
+    }
     if json {
         render::print_json(&report)?;
     } else {

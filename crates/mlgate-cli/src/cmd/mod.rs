@@ -11,6 +11,7 @@ pub mod diff;
 pub mod doctor;
 pub mod explore;
 pub mod gate;
+pub mod gate_page;
 pub mod history;
 pub mod import;
 pub mod infer;

@@ -567,7 +567,7 @@ fn percentile_table(f: &BenchmarkFacts) -> String {
     out
 }
 
-fn latency_html(r: &BuildReport) -> String {
+pub fn latency_html(r: &BuildReport) -> String {
     let sides: Vec<(usize, &BenchmarkFacts)> = r
         .builds
         .iter()
