@@ -186,6 +186,60 @@ fn compare_sure_regression_exits_1() {
     }
 }
 
+/// `--isolate`: every session in a worker process of its own. A model against itself is
+/// still never a regression; the report says how it was measured, each worker's memory is
+/// its own process's, and the workers are gone afterwards.
+#[test]
+fn isolated_compare_runs_each_session_in_its_own_worker_process() {
+    let s = sandbox!();
+    let dir = s.fixtures();
+    let out = s.run_in(
+        &dir,
+        &[
+            "compare",
+            "tiny_mlp.onnx",
+            "tiny_mlp.onnx",
+            "--isolate",
+            "--sessions",
+            "3",
+            "--max-time",
+            "2",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    let r = &v["result"];
+    let c = &r["comparison"];
+    assert!(
+        c["method"]
+            .as_str()
+            .unwrap()
+            .contains("fresh worker process"),
+        "{}",
+        c["method"]
+    );
+    assert_eq!(c["sessions_per_side"], serde_json::json!([3, 3]));
+    assert_ne!(c["verdict"], "regression", "{c}");
+    assert!(r["baseline"]["memory"]["method"]
+        .as_str()
+        .unwrap()
+        .contains("worker process"));
+    assert!(c["pairs"].as_u64().unwrap() > 0);
+
+    // The worker subcommand speaks its protocol only: a bad spec is answered, not panicked.
+    let mut worker = std::process::Command::new(env!("CARGO_BIN_EXE_mlgate"))
+        .arg("bench-worker")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    writeln!(worker.stdin.take().unwrap(), "not json").unwrap();
+    let o = worker.wait_with_output().unwrap();
+    assert!(stdout(&o).starts_with("{\"error\""), "{}", stdout(&o));
+}
+
 #[test]
 fn compare_json_shape_and_a_a() {
     let s = sandbox!();

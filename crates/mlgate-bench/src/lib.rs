@@ -26,6 +26,7 @@ pub mod hypothesis;
 pub mod llm;
 pub mod memory;
 pub mod stats;
+pub mod worker;
 
 use std::fmt;
 use std::str::FromStr;

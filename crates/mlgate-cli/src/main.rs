@@ -182,6 +182,13 @@ pub enum Outcome {
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
+    if std::env::args().nth(1).as_deref() == Some(cmd::gate::WORKER_SUBCOMMAND) {
+        // A measurement worker started by `--isolate`: the protocol on stdin/stdout only.
+        return match mlgate::benchmark::serve_worker() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(2),
+        };
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => usage_error(e),

@@ -363,6 +363,25 @@ pub struct CompareRequest {
     /// GGUF decoders only: tokens generated per request (default: what the metric needs,
     /// 32 for tg and TPOT, 1 for TTFT, 0 for pp).
     pub generate_tokens: Option<usize>,
+    /// Measure every session in a fresh worker process started with this command (a
+    /// program that calls [`serve_worker`], e.g. `mlgate bench-worker`); `None`: both models
+    /// in this process. Separate processes keep one model's allocations from placing the
+    /// other's (see `docs/ci.md`).
+    pub worker: Option<WorkerCommand>,
+}
+
+pub use mlgate_bench::worker::WorkerCommand;
+
+/// The worker side of [`CompareRequest::worker`]: reads a spec line from stdin, loads the
+/// model, and serves timed runs on stdout until stdin ends. A program embedding mlgate
+/// calls this from a subcommand of its own to offer process isolation.
+///
+/// # Errors
+/// Only when stdin or stdout fail; model and runtime errors go back to the parent on the
+/// protocol.
+pub fn serve_worker() -> std::io::Result<()> {
+    let stdin = std::io::stdin();
+    mlgate_bench::worker::serve(stdin.lock(), std::io::stdout().lock())
 }
 
 /// `mlgate compare --json` ([`COMPARE_SCHEMA`]).
@@ -463,9 +482,12 @@ pub(crate) fn measure_pair(
         candidate,
         options: &options,
     };
-    Ok(mlgate_bench::compare_models(
-        &registry, &pair, &first, config, progress,
-    )?)
+    Ok(match &request.worker {
+        Some(command) => mlgate_bench::worker::compare_models_in_processes(
+            command, runtimes, &pair, &first, config, progress,
+        )?,
+        None => mlgate_bench::compare_models(&registry, &pair, &first, config, progress)?,
+    })
 }
 
 /// Registry records for a benchmark, one per input set (sequence length), each with its raw

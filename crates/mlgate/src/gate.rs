@@ -120,6 +120,8 @@ pub struct GateSettings {
     /// Independently loaded sessions per side (default 2): more loads narrow the interval
     /// of a model whose latency depends on the load.
     pub sessions_per_side: Option<usize>,
+    /// Every session in a fresh worker process ([`crate::benchmark::CompareRequest::worker`]).
+    pub worker: Option<crate::benchmark::WorkerCommand>,
     /// Sequence length for models with token inputs, and the prompt length of GGUF
     /// decoders (default 128).
     pub seq_len: Option<usize>,
@@ -304,6 +306,7 @@ pub fn run_gate(
             runtimes: settings.runtimes.clone(),
             llm_metric: settings.llm_metric,
             generate_tokens: settings.generate_tokens,
+            worker: settings.worker.clone(),
         };
         let result = crate::benchmark::measure_pair(&request, progress)?;
         let mut evidence = LatencyEvidence::from_comparison(

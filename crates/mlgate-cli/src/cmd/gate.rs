@@ -55,6 +55,11 @@ pub struct MeasureArgs {
     /// interval of a model whose latency depends on the load (the report says when).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=8))]
     pub sessions: Option<u64>,
+    /// Run every session in a fresh worker process of its own (`mlgate bench-worker`), so
+    /// one model's allocations cannot place the other's; costs one process start and load
+    /// per session.
+    #[arg(long)]
+    pub isolate: bool,
     /// GGUF decoders: what each request yields to gate and budget on — tg (time per
     /// generated token), pp (per prompt token), ttft, tpot (default). The prompt is
     /// --seq-len tokens.
@@ -104,6 +109,7 @@ impl MeasureArgs {
             extend_to_decide: self.max_time == Some(MaxTime::Auto),
             seed: self.seed,
             sessions_per_side: self.sessions.map(|n| n as usize),
+            worker: self.isolate.then(worker_command),
             seq_len: self.seq_len,
             llm_metric: self.llm_metric.as_deref().and_then(parse_llm_metric),
             generate_tokens: self.generate,
@@ -114,6 +120,18 @@ impl MeasureArgs {
         }
     }
 }
+
+/// This very `mlgate`, started as a measurement worker.
+pub fn worker_command() -> mlgate::benchmark::WorkerCommand {
+    mlgate::benchmark::WorkerCommand {
+        program: std::env::current_exe().unwrap_or_else(|_| "mlgate".into()),
+        args: vec![WORKER_SUBCOMMAND.into()],
+    }
+}
+
+/// The hidden subcommand a worker process runs (handled before argument parsing, so it
+/// never touches a workspace or the command history).
+pub const WORKER_SUBCOMMAND: &str = "bench-worker";
 
 /// `--check-accuracy` and its limits, on the commands that gate two models.
 #[derive(clap::Args, Default, Clone)]
