@@ -483,10 +483,25 @@ mod imp {
             // so its stderr is captured while loading: INFO is dropped, anything else is
             // passed on, and a failure quotes it.
             let (result, log) = stderr::capture(|| {
-                let mut session = open(rt, model, options)?;
+                let mut session = open(rt.clone(), model, options)?;
                 // Tensors are allocated, and unknown custom ops detected, on the first run;
-                // doing it now makes a model that cannot run fail at load.
-                session.prime()?;
+                // doing it now makes a model that cannot run fail at load. Not where the file
+                // leaves an input dimension open: its placeholder extent (1) need not be one
+                // the model runs at (a spectrogram of one sample), and the first run, at the
+                // shapes given, allocates anyway.
+                let open_inputs = session
+                    .inputs
+                    .iter()
+                    .any(|t| t.shape.iter().flatten().any(|d| d.fixed().is_none()));
+                if !open_inputs {
+                    session.prime()?;
+                    // That run moved the state a stateful model keeps in variables; its
+                    // first real run must start from the file's initial state, as in every
+                    // other LiteRT API, so it gets a fresh session.
+                    if keeps_state(model) {
+                        session = open(rt, model, options)?;
+                    }
+                }
                 Ok::<_, BackendError>(session)
             });
             match result {
@@ -498,6 +513,21 @@ mod imp {
                 Err(e) => Err(explain_failure(e, model, &log)),
             }
         }
+    }
+
+    /// Whether the model keeps state from one run to the next: resource variables (what the
+    /// TF converter writes for a stateful layer, `VAR_HANDLE` / `ASSIGN_VARIABLE`) or
+    /// variable tensors (the state of TFLite's recurrent kernels).
+    fn keeps_state(model: &Path) -> bool {
+        let Ok(m) = mlgate_ir::tflite::read_model(model) else {
+            return false;
+        };
+        m.subgraphs
+            .iter()
+            .any(|g| g.tensors.iter().any(|t| t.is_variable))
+            || m.operator_codes
+                .iter()
+                .any(|c| matches!(c.name().as_str(), "VAR_HANDLE" | "ASSIGN_VARIABLE"))
     }
 
     fn dtype_of(element_type: i32) -> DType {
@@ -1027,7 +1057,8 @@ mod imp {
     }
 
     /// Turns a load failure into the clearest error the log allows: LiteRT reports an op
-    /// without a kernel as `Node number N (OP) failed to prepare`.
+    /// without a kernel as `Node number N (OP) failed to prepare`. A delegate's node
+    /// (`TfLiteXNNPackDelegate`) failing to prepare is no missing op: the shapes do not fit.
     fn explain_failure(e: BackendError, model: &Path, log: &str) -> BackendError {
         let ops: Vec<String> = log
             .lines()
@@ -1039,6 +1070,7 @@ mod imp {
                     .contains("failed to prepare")
                     .then(|| rest[open + 1..close].to_string())
             })
+            .filter(|op| !op.ends_with("Delegate"))
             .collect();
         let errors: Vec<&str> = log.lines().filter(|l| l.starts_with("ERROR")).collect();
         let detail = if errors.is_empty() {
