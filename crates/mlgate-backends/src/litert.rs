@@ -653,6 +653,9 @@ mod imp {
         outputs: Vec<TensorInfo>,
         prepared: bool,
         ran: bool,
+        /// Whether the output buffers were checked against the shapes the last run
+        /// produced, once per binding.
+        outputs_checked: bool,
         info: SessionInfo,
     }
 
@@ -901,6 +904,7 @@ mod imp {
                 outputs,
                 prepared: false,
                 ran: false,
+                outputs_checked: false,
                 info: SessionInfo {
                     backend: KIND,
                     runtime_version: rt.version.clone(),
@@ -1226,29 +1230,21 @@ mod imp {
             }
             self.prepared = true;
             self.ran = false;
+            self.outputs_checked = false;
             Ok(())
         }
 
         fn run_prepared(&mut self) -> Result<()> {
-            if !self.prepared {
-                return Err(self.err("run_prepared called before prepare".into()));
+            self.run_once()?;
+            if !self.outputs_checked {
+                self.outputs_checked = true;
+                // An output whose shape is computed while the model runs (SHAPE, FILL,
+                // ... after a resize) is known only now; LiteRT wrote what fit the buffers
+                // made from the shapes known before. New buffers, and the run again.
+                if self.resize_outputs_to_last_run()? {
+                    self.run_once()?;
+                }
             }
-            let h = &mut self.handles;
-            // SAFETY: all handles are live and belong to this compiled model's signature 0.
-            let s = unsafe {
-                (h.rt.api.run_compiled_model)(
-                    h.compiled,
-                    0,
-                    h.input_handles.len(),
-                    h.input_handles.as_mut_ptr(),
-                    h.output_handles.len(),
-                    h.output_handles.as_mut_ptr(),
-                )
-            };
-            if s != ffi::STATUS_OK {
-                return Err(self.err(ffi::status_name(s)));
-            }
-            self.ran = true;
             Ok(())
         }
 
@@ -1275,6 +1271,83 @@ mod imp {
                 );
             }
             Ok(out)
+        }
+    }
+
+    impl LiteRtSession {
+        fn run_once(&mut self) -> Result<()> {
+            if !self.prepared {
+                return Err(self.err("run_prepared called before prepare".into()));
+            }
+            let h = &mut self.handles;
+            // SAFETY: all handles are live and belong to this compiled model's signature 0.
+            let s = unsafe {
+                (h.rt.api.run_compiled_model)(
+                    h.compiled,
+                    0,
+                    h.input_handles.len(),
+                    h.input_handles.as_mut_ptr(),
+                    h.output_handles.len(),
+                    h.output_handles.as_mut_ptr(),
+                )
+            };
+            if s != ffi::STATUS_OK {
+                return Err(self.err(ffi::status_name(s)));
+            }
+            self.ran = true;
+            Ok(())
+        }
+
+        /// Replaces the output buffers whose shape differs from what the compiled model
+        /// reports now; whether any did.
+        fn resize_outputs_to_last_run(&mut self) -> Result<bool> {
+            let h = &mut self.handles;
+            let api = &h.rt.api;
+            let mut layouts: Vec<ffi::Layout> = h.outputs.iter().map(|b| b.ty.layout).collect();
+            // SAFETY: the compiled model is live; `layouts` holds one slot per output.
+            let s = unsafe {
+                (api.get_output_tensor_layouts)(
+                    h.compiled,
+                    0,
+                    layouts.len(),
+                    layouts.as_mut_ptr(),
+                    false,
+                )
+            };
+            if s != ffi::STATUS_OK {
+                return Err(BackendError::Run {
+                    backend: KIND,
+                    model: self.model_path.clone(),
+                    detail: format!("reading the output shapes: {}", ffi::status_name(s)),
+                });
+            }
+            let mut changed = false;
+            for (i, layout) in layouts.into_iter().enumerate() {
+                let b = &h.outputs[i];
+                let now: Vec<usize> = layout.dims().iter().map(|&d| d.max(0) as usize).collect();
+                if now == b.shape {
+                    continue;
+                }
+                let mut ty = b.ty;
+                ty.layout = layout;
+                // SAFETY: `api` is the loaded library; the old buffer is destroyed once,
+                // after its replacement exists and nothing refers to it.
+                let new = unsafe { new_buffer(api, &b.name, &b.dtype, &ty) }.map_err(|e| {
+                    BackendError::Run {
+                        backend: KIND,
+                        model: self.model_path.clone(),
+                        detail: e,
+                    }
+                })?;
+                let old = std::mem::replace(&mut h.outputs[i], new);
+                // SAFETY: see above.
+                unsafe { (api.destroy_tensor_buffer)(old.handle) };
+                changed = true;
+            }
+            if changed {
+                h.output_handles = h.outputs.iter().map(|b| b.handle).collect();
+            }
+            Ok(changed)
         }
     }
 }
