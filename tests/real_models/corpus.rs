@@ -134,6 +134,8 @@ struct Run {
     format: String,
     task: String,
     runtime: &'static str,
+    /// `--batch`, for a second run of a model whose batch the file leaves open.
+    batch: Option<usize>,
     inputs: PathBuf,
     ours: PathBuf,
     reference: PathBuf,
@@ -158,6 +160,7 @@ struct Row {
     format: String,
     task: String,
     runtime: &'static str,
+    batch: Option<usize>,
     /// Largest relative L2 over the outputs against the Python runtime; `None` when it did
     /// not run.
     agreement: Option<f64>,
@@ -200,7 +203,8 @@ fn runtimes_for(format: &str) -> &'static [&'static str] {
 
 /// `mlgate infer` on synthesized inputs, saving them and the outputs.
 fn run_mlgate(s: &Sandbox, run: &mut Run) {
-    let o = s.run(&[
+    let batch = run.batch.map(|b| b.to_string());
+    let mut args = vec![
         "infer",
         run.path.to_str().unwrap(),
         "--backend",
@@ -210,11 +214,20 @@ fn run_mlgate(s: &Sandbox, run: &mut Run) {
         "--output",
         run.ours.to_str().unwrap(),
         "--json",
-    ]);
+    ];
+    if let Some(b) = &batch {
+        args.extend(["--batch", b.as_str()]);
+    }
+    let o = s.run(&args);
     if o.status.code() == Some(0) {
         let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
         assert_eq!(report["session"]["backend"], run.runtime, "{}", run.rel);
         assert_eq!(report["input_source"], "synthesized", "{}", run.rel);
+        if let Some(b) = run.batch {
+            for input in report["inputs"].as_array().unwrap() {
+                assert_eq!(input["shape"][0], b, "{}: {input}", run.rel);
+            }
+        }
     } else {
         run.error = Some(stderr(&o));
     }
@@ -357,7 +370,10 @@ fn render(rows: &[Row]) -> String {
             r.source,
             r.format,
             r.task,
-            r.runtime,
+            r.batch.map_or(r.runtime.to_string(), |b| format!(
+                "{}, batch {b}",
+                r.runtime
+            )),
             if r.agreement.is_some() { "yes" } else { "no" },
             r.agreement.map_or("—".into(), |e| {
                 match ABSOLUTE.iter().find(|a| a.0 == r.rel && a.1 == r.runtime) {
@@ -380,10 +396,12 @@ fn render(rows: &[Row]) -> String {
     out += "\nOut of the box, per runtime (synthesized inputs, models run / models tried):";
     let mut first = true;
     for rt in ["litert", "onnxruntime", "tract"] {
-        let tried = rows.iter().filter(|r| r.runtime == rt).count();
+        let default = |r: &&Row| r.runtime == rt && r.batch.is_none();
+        let tried = rows.iter().filter(default).count();
         let ran = rows
             .iter()
-            .filter(|r| r.runtime == rt && r.agreement.is_some())
+            .filter(default)
+            .filter(|r| r.agreement.is_some())
             .count();
         out += &format!(
             "{} {} {ran}/{tried}",
@@ -452,20 +470,38 @@ mod needs_downloads {
                     .replace('\\', "/");
                 let info = mlgate::inspect(&path).unwrap_or_else(|e| panic!("{rel}: {e}"));
                 let task = mlgate::detect_task(&info, &path, None);
-                for runtime in runtimes_for(ext) {
-                    let n = runs.len();
-                    runs.push(Run {
-                        rel: rel.clone(),
-                        path: path.clone(),
-                        source: source.clone(),
-                        format: info.format.to_string(),
-                        task: format!("{} ({})", task.task, task.confidence),
-                        runtime,
-                        inputs: work.join(format!("{n}-in.npz")),
-                        ours: work.join(format!("{n}-mlgate.npz")),
-                        reference: work.join(format!("{n}-python.npz")),
-                        error: None,
+                // A TFLite model whose batch alone is open runs again at batch 2: the resize
+                // both APIs make.
+                let open_batch = *ext == "tflite"
+                    && info.inputs.iter().all(|t| {
+                        t.shape.as_ref().is_some_and(|d| {
+                            !d.is_empty()
+                                && d[0].fixed().is_none()
+                                && d[1..].iter().all(|x| x.fixed().is_some())
+                        })
                     });
+                let batches: &[Option<usize>] = if open_batch {
+                    &[None, Some(2)]
+                } else {
+                    &[None]
+                };
+                for runtime in runtimes_for(ext) {
+                    for &batch in batches {
+                        let n = runs.len();
+                        runs.push(Run {
+                            rel: rel.clone(),
+                            path: path.clone(),
+                            source: source.clone(),
+                            format: info.format.to_string(),
+                            task: format!("{} ({})", task.task, task.confidence),
+                            runtime,
+                            batch,
+                            inputs: work.join(format!("{n}-in.npz")),
+                            ours: work.join(format!("{n}-mlgate.npz")),
+                            reference: work.join(format!("{n}-python.npz")),
+                            error: None,
+                        });
+                    }
                 }
             }
         }
@@ -494,7 +530,10 @@ mod needs_downloads {
 
         let mut rows = Vec::new();
         for (run, py) in runs.iter().zip(&python) {
-            let what = format!("{} on {}", run.rel, run.runtime);
+            let what = match run.batch {
+                Some(b) => format!("{} on {}, batch {b}", run.rel, run.runtime),
+                None => format!("{} on {}", run.rel, run.runtime),
+            };
             let refusal = REFUSALS
                 .iter()
                 .find(|r| r.model == run.rel && r.runtime == run.runtime);
@@ -574,6 +613,7 @@ mod needs_downloads {
                 format: run.format.clone(),
                 task: run.task.clone(),
                 runtime: run.runtime,
+                batch: run.batch,
                 agreement,
             });
         }
