@@ -106,7 +106,7 @@ pub struct WorkerReady {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Reply {
-    Ready(WorkerReady),
+    Ready(Box<WorkerReady>),
     Error(String),
 }
 
@@ -124,7 +124,7 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> std::io::Result<()>
     };
     let mut session = match ready {
         Ok((session, ready)) => {
-            writeln!(output, "{}", serde_json::to_string(&Reply::Ready(ready))?)?;
+            writeln!(output, "{}", serde_json::to_string(&Reply::Ready(Box::new(ready)))?)?;
             session
         }
         Err(e) => {
@@ -227,7 +227,7 @@ impl ProcessWorkload {
                 child,
                 stdin,
                 stdout,
-                ready,
+                ready: *ready,
                 model: spec.model.clone(),
             }),
             Ok(Reply::Error(e)) => {
