@@ -1189,16 +1189,20 @@ pub fn compare_models(
             memory: b_mem,
             load_position: position(!baseline_first),
         },
-        input_shapes: set
-            .inputs
-            .iter()
-            .map(|t| (t.name().to_string(), t.shape().to_vec()))
-            .collect(),
+        input_shapes: input_shapes(set),
         requests: None,
         environment,
         config,
         comparison,
     })
+}
+
+/// Each input's name and shape, as a [`CompareResult`] lists them.
+pub(crate) fn input_shapes(set: &InputSet) -> Vec<(String, Vec<usize>)> {
+    set.inputs
+        .iter()
+        .map(|t| (t.name().to_string(), t.shape().to_vec()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -124,7 +124,11 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> std::io::Result<()>
     };
     let mut session = match ready {
         Ok((session, ready)) => {
-            writeln!(output, "{}", serde_json::to_string(&Reply::Ready(Box::new(ready)))?)?;
+            writeln!(
+                output,
+                "{}",
+                serde_json::to_string(&Reply::Ready(Box::new(ready)))?
+            )?;
             session
         }
         Err(e) => {
@@ -352,11 +356,7 @@ pub fn compare_models_in_processes(
     Ok(CompareResult {
         baseline: loaded(&a[0], pair.baseline, baseline_first),
         candidate: loaded(&b[0], pair.candidate, !baseline_first),
-        input_shapes: set
-            .inputs
-            .iter()
-            .map(|t| (t.name().to_string(), t.shape().to_vec()))
-            .collect(),
+        input_shapes: crate::compare::input_shapes(set),
         requests: None,
         environment,
         config,

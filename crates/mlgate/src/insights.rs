@@ -86,14 +86,8 @@ impl Spread {
             return None;
         }
         v.sort_by(f64::total_cmp);
-        let m = v.len() / 2;
-        let median = if v.len() % 2 == 1 {
-            v[m]
-        } else {
-            (v[m - 1] + v[m]) / 2.0
-        };
         Some(Spread {
-            median,
+            median: mlgate_bench::stats::median_sorted(&v),
             min: v[0],
             max: v[v.len() - 1],
             n: v.len(),

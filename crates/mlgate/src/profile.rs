@@ -436,17 +436,13 @@ pub fn profile(request: &ProfileRequest) -> Result<ProfileReport> {
     })
 }
 
+/// The median of the finite values; 0 when there are none (no run recorded anything).
 fn median(values: &[f64]) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
+    let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if finite.is_empty() {
+        0.0
     } else {
-        (v[m - 1] + v[m]) / 2.0
+        mlgate_bench::stats::median(&finite)
     }
 }
 
