@@ -46,7 +46,13 @@ Tasks:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("gen-models") => gen_models(args.get(1).map(PathBuf::from)),
+        // A flag is not a directory name: `gen-models --help` must not create `./--help`.
+        Some("gen-models") => match args.get(1) {
+            Some(flag) if flag.starts_with('-') => Err(format!(
+                "gen-models takes one optional directory, not `{flag}`: cargo xtask gen-models [DIR]"
+            )),
+            dir => gen_models(dir.map(PathBuf::from)),
+        },
         Some("fetch-testdata") => testdata::fetch(&testdata_dir()).map(|_| ()),
         Some("test") => test(&args[1..]),
         Some("record-expectations") => record_expectations(),
