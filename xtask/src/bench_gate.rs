@@ -32,6 +32,8 @@ cargo xtask bench-gate [options]
   --max-time S        per-comparison time budget (default: CompareConfig's, 15 s)
   --auto              --max-time auto: extend the budget to what the metric needs
   --sessions N        independently loaded sessions per side (default: CompareConfig's, 2)
+  --isolate           every session in a fresh worker process (what `mlgate compare --isolate`
+                      does; this xtask binary serves as the worker)
   --out FILE          also write every comparison as JSON Lines
 ";
 
@@ -44,6 +46,7 @@ struct Options {
     max_time_s: Option<f64>,
     auto: bool,
     sessions: Option<usize>,
+    isolate: bool,
     out: Option<PathBuf>,
 }
 
@@ -67,6 +70,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         max_time_s: None,
         auto: false,
         sessions: None,
+        isolate: false,
         out: None,
     };
     let mut it = args.iter();
@@ -98,6 +102,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--max-time" => o.max_time_s = Some(num(value()?)?),
             "--auto" => o.auto = true,
             "--sessions" => o.sessions = Some(num(value()?)? as usize),
+            "--isolate" => o.isolate = true,
             "--out" => o.out = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(HELP.to_string()),
             other => return Err(format!("unknown option {other}\n\n{HELP}")),
@@ -153,6 +158,15 @@ fn scenario(name: &str) -> Option<Scenario> {
     })
 }
 
+/// The argument that makes the engine xtask a measurement worker.
+pub const WORKER: &str = "bench-worker";
+
+/// `xtask bench-worker`: serves one session on stdin/stdout for `--isolate`.
+pub fn serve_worker() -> Result<(), String> {
+    let stdin = std::io::stdin();
+    mlgate_bench::worker::serve(stdin.lock(), std::io::stdout().lock()).map_err(|e| e.to_string())
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     if cfg!(debug_assertions) {
         return Err(
@@ -180,6 +194,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         s.prepare(&inputs).map_err(|e| e.to_string())?;
         Ok(s)
     };
+    // With --isolate, this very binary is the worker (`xtask bench-worker`).
+    let worker = mlgate_bench::worker::WorkerCommand {
+        program: std::env::current_exe().map_err(|e| e.to_string())?,
+        args: vec![WORKER.into()],
+    };
+    if o.isolate {
+        println!("isolation: every session in a fresh worker process");
+    }
     let base_path = model(0.0)?;
     print_machine(&load(&base_path)?.info().clone());
 
@@ -233,8 +255,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     options: &SessionOptions::default(),
                 };
                 let t = Instant::now();
-                let r = compare_models(&registry, &pair, &set, &config, &mut NoProgress)
-                    .map_err(|e| e.to_string())?;
+                let r = if o.isolate {
+                    mlgate_bench::worker::compare_models_in_processes(
+                        &worker,
+                        &mlgate_backends::RuntimeConfig::from_env(),
+                        &pair,
+                        &set,
+                        &config,
+                        &mut NoProgress,
+                    )
+                } else {
+                    compare_models(&registry, &pair, &set, &config, &mut NoProgress)
+                }
+                .map_err(|e| e.to_string())?;
                 times.push(t.elapsed().as_secs_f64());
                 let c = r.comparison;
                 counts[match c.verdict {

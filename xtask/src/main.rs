@@ -60,7 +60,8 @@ fn main() -> ExitCode {
         Some("deny") => deny(),
         Some("codegen") => codegen(&args[1..]),
         Some(
-            task @ ("schemas" | "bench-gate" | "bench-registry" | "bench-llm" | "bench-remote"),
+            task @ ("schemas" | "bench-gate" | "bench-registry" | "bench-llm" | "bench-remote"
+            | "bench-worker"),
         ) => engine_task(task, &args[1..]),
         Some("bench-ci") => bench_ci::run(&args[1..]),
         Some("bench-explore") => bench_explore::run(&args[1..]),
@@ -409,6 +410,7 @@ fn engine_task(task: &str, args: &[String]) -> Result<(), String> {
     match task {
         "schemas" => schemas(),
         "bench-gate" => bench_gate::run(args),
+        bench_gate::WORKER => bench_gate::serve_worker(),
         "bench-registry" => bench_registry::run(args),
         "bench-llm" => bench_llm::run(args),
         "bench-remote" => bench_remote::run(args),
