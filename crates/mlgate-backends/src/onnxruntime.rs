@@ -667,12 +667,7 @@ mod imp {
         fn end_op_profile(&mut self) -> Result<crate::profile::OpProfile> {
             // Kept until the file is read: dropping it removes the directory.
             let Some(_dir) = self.profile_dir.take() else {
-                return Err(BackendError::Options {
-                    backend: KIND,
-                    detail: "this session was loaded without profile_ops, or its profile was \
-                             already taken"
-                        .into(),
-                });
+                return Err(crate::profile::not_profiling(KIND));
             };
             let file = self
                 .session

@@ -46,6 +46,16 @@ pub struct OpCall {
     pub provider: Option<String>,
 }
 
+/// The error of [`crate::Session::end_op_profile`] on a session of a runtime that has a
+/// profiler but was loaded without `profile_ops`, or whose profile was already taken.
+pub(crate) fn not_profiling(backend: crate::BackendKind) -> crate::BackendError {
+    crate::BackendError::Options {
+        backend,
+        detail: "this session was loaded without profile_ops, or its profile was already taken"
+            .into(),
+    }
+}
+
 /// Reads the Chrome-trace JSON that ONNX Runtime's session profiler writes: every
 /// `<node>_kernel_time` event is one call, assigned to the `model_run` event whose time span
 /// holds it; fence events and session set-up are skipped.

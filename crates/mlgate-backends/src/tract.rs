@@ -520,12 +520,7 @@ impl Session for TractSession {
 
     fn end_op_profile(&mut self) -> Result<OpProfile> {
         let Some(profile) = self.profile.take() else {
-            return Err(BackendError::Options {
-                backend: KIND,
-                detail: "this session was loaded without profile_ops, or its profile was \
-                         already taken"
-                    .into(),
-            });
+            return Err(crate::profile::not_profiling(KIND));
         };
         Ok(OpProfile {
             profiler: "mlgate's clock around each of tract's op evaluations (optimized plan)"

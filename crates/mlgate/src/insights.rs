@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::explore::LATENCY_WEIGHT;
 use crate::workspace::{Build, BuildFilter, Workspace};
 use crate::Result;
 
@@ -107,9 +108,6 @@ pub struct Recommendation {
     /// Why, with the figures it rests on.
     pub reason: String,
 }
-
-/// explore's weighting of speed against size, reused so both commands rank alike.
-const LATENCY_WEIGHT: f64 = 0.6;
 
 /// Summarises the workspace's recorded comparisons.
 ///

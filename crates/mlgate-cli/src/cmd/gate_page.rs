@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use mlgate::build_report::BuildReport;
-use mlgate::gate::{CheckStatus, Evidence, Verdict};
+use mlgate::gate::{CheckStatus, Evidence, Verdict, VerdictStatus};
 
 use crate::html::{self, esc};
 use crate::svg::Chart;
@@ -90,9 +90,9 @@ pub fn render(
     pair: Option<&BuildReport>,
 ) -> String {
     let mut body = String::new();
-    let color = match verdict.status.name() {
-        "pass" => "#15803d",
-        "fail" => "#b91c1c",
+    let color = match verdict.status {
+        VerdictStatus::Pass => "#15803d",
+        VerdictStatus::Fail => "#b91c1c",
         _ => "#4b5563",
     };
     let mut summary = format!(
